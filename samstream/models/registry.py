@@ -1,0 +1,105 @@
+"""The SAM-family models samstream knows: official checkpoints, their hashes and geometry.
+
+Nothing here imports torch or OpenVINO; ``samstream models`` lists this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ModelSpec", "MODELS", "get_spec", "model_names", "CLASSIC", "DEFAULT_SAM_MODEL"]
+
+CLASSIC = "classic"
+DEFAULT_SAM_MODEL = "mobilesam"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One SAM-family model.
+
+    Attributes:
+        name: registry key used on the command line (``--model NAME``).
+        title: human name.
+        arch: which builder in :mod:`samstream.models.build` makes the torch model.
+        url: official checkpoint URL.
+        sha256: SHA-256 of the official checkpoint file.
+        size_bytes: size of that file.
+        license: licence of code and weights.
+        encoder_side: side of the square image the encoder sees (pixels).
+        prompt_side: side of the square frame prompt coordinates are expressed in (SAM: 1024).
+        low_res_side: side of the decoder's low-resolution logits (prompt_side / 4).
+        pixel_mean, pixel_std: RGB normalisation applied inside the encoder IR.
+        state_dict_key: key holding the state dict inside the checkpoint (``""`` = top level).
+        notes: anything a user should know.
+    """
+
+    name: str
+    title: str
+    arch: str
+    url: str
+    sha256: str
+    size_bytes: int
+    license: str
+    encoder_side: int = 1024
+    prompt_side: int = 1024
+    low_res_side: int = 256
+    pixel_mean: tuple[float, float, float] = (123.675, 116.28, 103.53)
+    pixel_std: tuple[float, float, float] = (58.395, 57.12, 57.375)
+    state_dict_key: str = ""
+    notes: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def filename(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name="mobilesam",
+            title="MobileSAM (TinyViT-5M encoder + SAM decoder)",
+            arch="tiny_vit",
+            url=(
+                "https://github.com/ChaoningZhang/MobileSAM/raw/"
+                "f706ad9c4eb7f219c00d9050e46328518ffb65d2/weights/mobile_sam.pt"
+            ),
+            sha256="6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f",
+            size_bytes=40_728_226,
+            license="Apache-2.0",
+            notes="The default SAM model: ~5.8M-parameter encoder, same prompt decoder as SAM.",
+            aliases=("mobile_sam", "vit_t"),
+        ),
+        ModelSpec(
+            name="sam_vit_b",
+            title="SAM ViT-B (Meta, segment-anything)",
+            arch="vit_b",
+            url="https://dl.fbaipublicfiles.com/segment_anything/sam_vit_b_01ec64.pth",
+            sha256="ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912",
+            size_bytes=375_042_383,
+            license="Apache-2.0",
+            notes="The original SAM, smallest official size; ~10x slower encoder than MobileSAM on CPU.",
+            aliases=("vit_b", "sam"),
+        ),
+    )
+}
+
+
+def model_names() -> list[str]:
+    """Every name ``--model`` accepts, ``classic`` first."""
+    return [CLASSIC, *MODELS]
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec for ``name`` (or an alias); ``ValueError`` listing the known names otherwise."""
+    key = str(name).strip().lower()
+    if key in MODELS:
+        return MODELS[key]
+    for spec in MODELS.values():
+        if key in spec.aliases:
+            return spec
+    raise ValueError(
+        f"unknown model {name!r}: choose one of {', '.join(model_names())} "
+        "(see `samstream models`)."
+    )
