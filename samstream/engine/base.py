@@ -139,14 +139,28 @@ class Predictor(abc.ABC):
         Each item is a :class:`~samstream.types.Prompt` or a tuple
         ``(point_coords, point_labels, box, mask_input)``. Returns one ``predict`` triple per item.
         """
-        emb = self.embedding
-        h, w = emb.orig_hw
-        checked = [self._check_prompt(p, w, h) for p in prompts]
+        return self.predict_on(self.embedding, prompts, multimask_output, return_logits)
+
+    def predict_on(
+        self,
+        embedding: Embedding,
+        prompts: Sequence[Any],
+        multimask_output: bool = False,
+        return_logits: bool = False,
+    ) -> list[PredictOutput]:
+        """Like :meth:`predict_batch`, on a given embedding, leaving the cached one untouched.
+
+        Safe to call from a worker thread while another thread uses the cached image.
+        """
+        if not isinstance(embedding, Embedding):
+            raise ValueError(f"predict_on needs an Embedding, got {type(embedding).__name__}.")
+        h, w = embedding.orig_hw
+        checked = [self._check_prompt(p, w, h, embedding) for p in prompts]
         if not checked:
             return []
-        return self._decode(emb, checked, multimask_output, return_logits)
+        return self._decode(embedding, checked, multimask_output, return_logits)
 
-    def _check_prompt(self, p: Any, w: int, h: int) -> tuple:
+    def _check_prompt(self, p: Any, w: int, h: int, emb: Embedding) -> tuple:
         if isinstance(p, Prompt):
             pts, lab, box, mask_in = p.points, p.labels, p.box, None
             if p.mask is not None:
@@ -155,7 +169,7 @@ class Predictor(abc.ABC):
                         f"mask prompt is {p.mask.shape[1]}x{p.mask.shape[0]} but the frame is {w}x{h}: "
                         "resize it with cv2.INTER_NEAREST first."
                     )
-                mask_in = self.embedding.frame.mask_to_logits(p.mask)
+                mask_in = emb.frame.mask_to_logits(p.mask)
         else:
             if not isinstance(p, (tuple, list)) or len(p) != 4:
                 raise ValueError(

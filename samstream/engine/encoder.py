@@ -66,8 +66,14 @@ class EncodeHandle:
         return self._embedding
 
     def _finish(self, embedding: Optional[Embedding], error: Optional[BaseException], state: str) -> None:
+        self._settle(embedding, error, state)
+        self._run_callback()
+
+    def _settle(self, embedding: Optional[Embedding], error: Optional[BaseException], state: str) -> None:
         self._embedding, self._error, self.state = embedding, error, state
         self._event.set()
+
+    def _run_callback(self) -> None:
         if self._callback is not None:
             try:
                 self._callback(self)
@@ -120,7 +126,10 @@ class AsyncEncoder:
     def submit(self, image: np.ndarray, frame_index: int, timestamp: float,
                callback: Optional[Callable[[EncodeHandle], None]] = None) -> EncodeHandle:
         """Queue ``image`` (``uint8 (H, W, 3)`` BGR) for encoding; returns immediately (``drop_oldest``)."""
-        image = as_image(image)
+        frame = as_image(image)
+        # Own the pixels: submit returns before encoding, and live sources reuse (or draw on)
+        # their frame buffer; as_image returns the caller's array when it is already uint8 BGR.
+        image = frame.copy() if np.may_share_memory(frame, image) else frame
         handle = EncodeHandle(frame_index, timestamp, image.shape[:2], callback)
         dropped: list[EncodeHandle] = []
         with self._cond:
@@ -129,6 +138,8 @@ class AsyncEncoder:
             if self.policy == "block":
                 while len(self._pending) >= self.max_pending and not self._closed:
                     self._cond.wait()
+                if self._closed:  # closed while waiting: nothing would ever encode this frame
+                    raise RuntimeError("the encoder is closed")
             else:
                 while len(self._pending) >= self.max_pending:
                     old, _ = self._pending.popleft()
@@ -225,6 +236,9 @@ class AsyncEncoder:
             self._complete(handle, None, exc)
 
     def _complete(self, handle: EncodeHandle, emb: Optional[Embedding], err: Optional[BaseException]) -> None:
+        # Settle the handle before the counters say it left the queue: once wait_idle()/busy
+        # report idle, every handle is done(); the callback runs last, with the counters current.
+        handle._settle(emb, err, "done" if err is None else "failed")
         with self._cond:
             self._running -= 1
             if err is None:
@@ -233,4 +247,4 @@ class AsyncEncoder:
             else:
                 self.failed += 1
             self._cond.notify_all()
-        handle._finish(emb, err, "done" if err is None else "failed")
+        handle._run_callback()

@@ -141,14 +141,23 @@ def build_sam(spec: ModelSpec, checkpoint: Optional[Path] = None, random_init: b
     if random_init == (checkpoint is not None):
         raise ValueError("give exactly one of checkpoint=PATH or random_init=True")
     torch.manual_seed(seed)
-    if spec.arch == "tiny":
+    if spec.arch == "efficientvit_l0":
+        model = _sam(_image_encoder(spec), spec)
+        # EfficientViT-SAM's official builder uses eps=1e-6 in every norm, the decoder's included.
+        for mod in model.mask_decoder.modules():
+            if isinstance(mod, torch.nn.LayerNorm) or mod.__class__.__name__ == "LayerNorm2d":
+                mod.eps = 1e-6
+    elif spec.arch == "tiny":
         model = _sam(_image_encoder(spec), spec, embed_dim=32, embed_side=8, mlp_dim=64, num_heads=2)
     else:
         model = _sam(_image_encoder(spec), spec)
     if checkpoint is not None:
         state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
-        if spec.state_dict_key:
-            state = state[spec.state_dict_key]
+        key = spec.state_dict_key
+        if key.endswith("?"):
+            state = state.get(key[:-1], state)
+        elif key:
+            state = state[key]
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise ValueError(

@@ -139,7 +139,7 @@ def verify_checkpoint(spec: ModelSpec, path: Path) -> Path:
     if digest != spec.sha256:
         raise ValueError(
             f"checkpoint {path} is not the official {spec.title} file (SHA-256 {digest[:16]}…, "
-            f"size {path.stat().st_size} bytes, expected {spec.size_bytes}): it is corrupt, "
+            f"size {path.stat().st_size} bytes{f', expected {spec.size_bytes}' if spec.size_bytes else ''}): it is corrupt, "
             f"truncated or another model; {_fix_hint(spec)}"
         )
     return path

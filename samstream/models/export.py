@@ -180,7 +180,7 @@ def _quantize(model, frames: list[np.ndarray], spec: ModelSpec, smooth_quant_alp
 
     data = nncf.Dataset(frames, lambda f: f[None])
     kwargs = {}
-    if spec.arch in ("vit_b", "tiny_vit", "tiny"):
+    if spec.arch in ("vit_b", "tiny_vit", "tiny", "efficientvit_l0"):
         kwargs["model_type"] = nncf.ModelType.TRANSFORMER
     if smooth_quant_alpha is not None:
         kwargs["advanced_parameters"] = nncf.AdvancedQuantizationParameters(

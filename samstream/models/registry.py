@@ -23,13 +23,14 @@ class ModelSpec:
         arch: which builder in :mod:`samstream.models.build` makes the torch model.
         url: official checkpoint URL.
         sha256: SHA-256 of the official checkpoint file.
-        size_bytes: size of that file.
+        size_bytes: size of that file (0 where the publisher gives none).
         license: licence of code and weights.
         encoder_side: side of the square image the encoder sees (pixels).
         prompt_side: side of the square frame prompt coordinates are expressed in (SAM: 1024).
         low_res_side: side of the decoder's low-resolution logits (prompt_side / 4).
         pixel_mean, pixel_std: RGB normalisation applied inside the encoder IR.
-        state_dict_key: key holding the state dict inside the checkpoint (``""`` = top level).
+        state_dict_key: key holding the state dict inside the checkpoint (``""`` = top level;
+            a trailing ``?`` = use that key when present, else the top level).
         notes: anything a user should know.
     """
 
@@ -81,6 +82,20 @@ MODELS: dict[str, ModelSpec] = {
             license="Apache-2.0",
             notes="The original SAM, smallest official size; ~10x slower encoder than MobileSAM on CPU.",
             aliases=("vit_b", "sam"),
+        ),
+        ModelSpec(
+            name="efficientvit_sam_l0",
+            title="EfficientViT-SAM-L0 (MIT HAN Lab, 512px encoder + SAM decoder)",
+            arch="efficientvit_l0",
+            url="https://huggingface.co/mit-han-lab/efficientvit-sam/resolve/main/efficientvit_sam_l0.pt",
+            sha256="c4f994b01a16d48bcf2fbbb089448cfbf58fae5811edfa8113c953b8b8cc64b8",
+            size_bytes=0,  # ~139 MB; not published exactly
+            license="Apache-2.0",
+            encoder_side=512,
+            state_dict_key="state_dict?",
+            notes="Encoder sees 512x512 (prompts still in SAM's 1024 frame); about as fast as MobileSAM "
+                  "on CPU at higher published accuracy.",
+            aliases=("efficientvit_sam", "effvit_l0", "l0"),
         ),
     )
 }

@@ -59,7 +59,7 @@ class SyntheticScene:
                     kind=kinds[k % 3],
                     size=size,
                     colour=colour,
-                    texture=self._texture(rng, 64, 64, base=colour, contrast=25),
+                    texture=self._texture(rng, 64, 64, base=colour, contrast=55),
                     path=np.array([rng.uniform(0.15, 0.3) * width, rng.uniform(0.15, 0.3) * height,
                                    rng.uniform(0.004, 0.012), rng.uniform(0.004, 0.012)]),
                     phase=rng.uniform(0, 2 * np.pi, 2),
@@ -79,11 +79,14 @@ class SyntheticScene:
     def object_ids(self) -> list[int]:
         return [o.oid for o in self.objects]
 
-    def _shape_mask(self, o: _Obj, t: float) -> np.ndarray:
+    def _pose(self, o: _Obj, t: float) -> tuple[float, float, float]:
         tt = t * self.speed
         cx = o.centre[0] + o.path[0] * np.sin(o.path[2] * 2 * np.pi * tt + o.phase[0])
         cy = o.centre[1] + o.path[1] * np.sin(o.path[3] * 2 * np.pi * tt + o.phase[1])
-        rot = 0.01 * tt + o.phase[0]
+        return float(cx), float(cy), float(0.01 * tt + o.phase[0])
+
+    def _shape_mask(self, o: _Obj, t: float) -> np.ndarray:
+        cx, cy, rot = self._pose(o, t)
         mask = np.zeros((self.height, self.width), np.uint8)
         a, b = o.size
         if o.kind == "ellipse":
@@ -107,8 +110,10 @@ class SyntheticScene:
             if not m.any():
                 continue
             th, tw = o.texture.shape[:2]
-            reps = (self.height // th + 1, self.width // tw + 1, 1)
-            tex = np.tile(o.texture, reps)[: self.height, : self.width]
+            cx, cy, _ = self._pose(o, t)  # the texture moves with the object (optical flow sees it)
+            reps = (self.height // th + 2, self.width // tw + 2, 1)
+            ox, oy = int(round(cx)) % tw, int(round(cy)) % th
+            tex = np.tile(o.texture, reps)[th - oy: th - oy + self.height, tw - ox: tw - ox + self.width]
             img[m] = tex[m]
             labels[m] = o.oid
         return img, labels

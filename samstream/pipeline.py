@@ -1,0 +1,293 @@
+"""The scripting API: source -> tracker (async keyframe encoder + flow) -> sinks, one result per frame.
+
+::
+
+    from samstream import Pipeline, Prompt
+
+    with Pipeline("synthetic", model="classic", prompts=[Prompt(1, box=[100, 80, 220, 200])]) as pipe:
+        for seg in pipe:
+            print(seg.frame_index, seg.object_ids, seg.masks.shape)
+
+Every yielded :class:`~samstream.types.Segmentation` belongs to the frame it names and its masks
+are aligned to that frame; results come in input order, one per frame the source delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+from .types import Frame, Prompt, Segmentation
+
+__all__ = ["Pipeline", "parse_prompt"]
+
+_NUM = r"-?\d+(?:\.\d+)?"
+_PROMPT_RE = re.compile(rf"^(box|point|neg):({_NUM}(?:,{_NUM})*)(?:@(\d+))?$")
+
+
+def parse_prompt(text: str) -> tuple[str, list[float], int]:
+    """``"box:X1,Y1,X2,Y2[@ID]"``, ``"point:X,Y[@ID]"``, ``"neg:X,Y[@ID]"`` -> (kind, values, id).
+
+    The id defaults to 1.
+    """
+    m = _PROMPT_RE.match(str(text).replace(" ", ""))
+    if not m:
+        raise ValueError(
+            f"bad prompt {text!r}: use box:X1,Y1,X2,Y2[@ID], point:X,Y[@ID] or neg:X,Y[@ID] (pixels; ID 1..255)."
+        )
+    kind, vals, oid = m.group(1), [float(v) for v in m.group(2).split(",")], int(m.group(3) or 1)
+    need = 4 if kind == "box" else 2
+    if len(vals) != need:
+        raise ValueError(f"bad prompt {text!r}: {kind} takes {need} numbers, got {len(vals)}.")
+    return kind, vals, oid
+
+
+def prompts_from_strings(texts: Sequence[str], init_mask: Optional[np.ndarray] = None) -> list[Prompt]:
+    """Group CLI prompt strings by object id into :class:`Prompt` objects."""
+    by_id: dict[int, dict[str, Any]] = {}
+    for t in texts:
+        kind, vals, oid = parse_prompt(t)
+        d = by_id.setdefault(oid, {"points": [], "labels": [], "box": None})
+        if kind == "box":
+            if d["box"] is not None:
+                raise ValueError(f"object {oid} has two boxes: give one box per object id.")
+            d["box"] = vals
+        else:
+            d["points"].append(vals)
+            d["labels"].append(1 if kind == "point" else 0)
+    out = []
+    for oid, d in sorted(by_id.items()):
+        if d["box"] is None and not any(lab == 1 for lab in d["labels"]):
+            raise ValueError(f"object {oid} has only exclude points: add a point:X,Y@{oid} or box:...@{oid}.")
+        out.append(Prompt(oid, d["points"] or None, d["labels"] or None, d["box"]))
+    if init_mask is not None:
+        labels = np.unique(init_mask[init_mask > 0])
+        if labels.size == 0:
+            raise ValueError("--init-mask is empty: paint the object(s) with non-zero values.")
+        if labels.size == 1:
+            labels_map = {int(labels[0]): 1}
+        else:
+            labels_map = {int(v): int(v) for v in labels}
+        for v, oid in labels_map.items():
+            if any(p.obj_id == oid for p in out):
+                raise ValueError(f"object {oid} has both --init-mask and --prompt: give one.")
+            out.append(Prompt(oid, mask=init_mask == v))
+    return out
+
+
+class _Rate:
+    """Events per second over a sliding window of the last ``n`` events."""
+
+    def __init__(self, n: int = 60):
+        self._t: deque[float] = deque(maxlen=n)
+
+    def tick(self) -> None:
+        self._t.append(time.perf_counter())
+
+    def value(self) -> float:
+        if len(self._t) < 2:
+            return 0.0
+        span = self._t[-1] - self._t[0]
+        return (len(self._t) - 1) / span if span > 0 else 0.0
+
+
+class Pipeline:
+    """Source -> tracker -> sinks, iterated one frame at a time.
+
+    Args:
+        source: a source spec (``"synthetic"``, ``"0"``, ``"video.mp4"``, ``"frames/"``,
+            ``"rtsp://..."``; see :func:`samstream.sources.open_source`) or a source object.
+        model: ``"classic"`` (no weights) or an exported SAM model name (``"mobilesam"``, ...).
+        prompts: :class:`Prompt` objects (or CLI strings ``"box:X1,Y1,X2,Y2@ID"``) applied to the
+            first frame. With none, ``auto_objects`` largest objects found by segment-everything on
+            the first frame are tracked (0 disables).
+        sinks: objects with ``write(frame, seg)`` (and optionally ``close()``).
+        precision: SAM encoder precision (``fp16``, ``int8``, ...).
+        asynchronous: keyframes encoded in the background (live); ``False`` = inline, every
+            ``keyframe_interval`` frames (deterministic, for evaluation).
+        max_frames: stop after this many frames.
+        predictor: an already-loaded predictor (overrides ``model``).
+        source_options: keyword options for :func:`open_source` (``realtime=True``, ...).
+    """
+
+    def __init__(
+        self,
+        source: Union[str, int, Any] = "synthetic",
+        model: str = "classic",
+        prompts: Iterable[Union[Prompt, str]] = (),
+        sinks: Iterable[Any] = (),
+        precision: str = "fp16",
+        asynchronous: bool = True,
+        keyframe_interval: int = 0,
+        auto_objects: int = 3,
+        max_frames: Optional[int] = None,
+        predictor: Any = None,
+        tracker_config: Any = None,
+        source_options: Optional[dict] = None,
+    ):
+        from .engine import load_predictor
+        from .tracker import Tracker, TrackerConfig
+
+        prompts = list(prompts)
+        strings = [p for p in prompts if isinstance(p, str)]
+        objs = [p for p in prompts if isinstance(p, Prompt)]
+        if len(strings) + len(objs) != len(prompts):
+            raise ValueError("prompts must be samstream.Prompt objects or strings like 'box:10,10,50,50@1'.")
+        self.prompts = objs + prompts_from_strings(strings)
+        ids = [p.obj_id for p in self.prompts]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate object ids in prompts: {ids}; give each object one Prompt.")
+        if max_frames is not None and max_frames < 1:
+            raise ValueError("max_frames must be >= 1 (or None for no limit).")
+        if auto_objects < 0 or auto_objects > 255:
+            raise ValueError("auto_objects must be in 0..255.")
+        self.sinks = list(sinks)
+        for s in self.sinks:
+            if not callable(getattr(s, "write", None)):
+                raise ValueError(f"sink {s!r} has no write(frame, seg) method.")
+        self.predictor = predictor if predictor is not None else load_predictor(model, precision=precision)
+        if isinstance(source, (str, int)):
+            from .sources import open_source
+
+            self.source = open_source(source, **(source_options or {}))
+        else:
+            self.source = source
+        cfg = tracker_config or TrackerConfig(keyframe_interval=keyframe_interval)
+        self.tracker = Tracker(self.predictor, asynchronous=asynchronous, config=cfg)
+        self.auto_objects = 0 if self.prompts else int(auto_objects)
+        self.max_frames = max_frames
+        self._started = False
+        self._closed = False
+        self._in_rate, self._out_rate = _Rate(), _Rate()
+        self._frames_out = 0
+        self._sink_ms = 0.0
+        self._latency_ms = 0.0
+        self._last: Optional[Segmentation] = None
+        self.last_frame: Optional[Frame] = None
+        self.errors: deque[str] = deque(maxlen=20)
+
+    # -- objects (thread-safe; used by UIs and ROS) ---------------------------------------------
+    def add_object(self, obj_id: int, points=None, labels=None, box=None, mask=None) -> None:
+        self.tracker.add_object(obj_id, points, labels, box, mask)
+
+    def update_object(self, obj_id: int, points=None, labels=None, box=None, mask=None) -> None:
+        self.tracker.update(obj_id, points, labels, box, mask)
+
+    def remove_object(self, obj_id: int) -> None:
+        self.tracker.remove_object(obj_id)
+
+    def clear(self) -> None:
+        self.tracker.reset()
+
+    def next_free_id(self) -> int:
+        used = set(self.tracker.object_ids)
+        for i in range(1, 256):
+            if i not in used:
+                return i
+        raise ValueError("all 255 object ids are in use: remove an object first.")
+
+    # -- iteration -------------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Segmentation]:
+        if self._started:
+            raise RuntimeError("a Pipeline can be iterated once; make a new one to run again.")
+        self._started = True
+        try:
+            for frame in self.source:
+                if self._closed:
+                    break
+                self._in_rate.tick()
+                if self._frames_out == 0:
+                    self._first_frame(frame)
+                seg = self.tracker.track(frame)
+                t0 = time.perf_counter()
+                for sink in self.sinks:
+                    try:
+                        sink.write(frame, seg)
+                    except Exception as exc:  # a failing sink is reported, the stream goes on
+                        self.errors.append(f"sink {type(sink).__name__}: {exc}")
+                self._sink_ms = (time.perf_counter() - t0) * 1e3
+                self._latency_ms = (time.time() - frame.timestamp) * 1e3
+                self._frames_out += 1
+                self._out_rate.tick()
+                self._last = seg
+                self.last_frame = frame
+                yield seg
+                if self.max_frames is not None and self._frames_out >= self.max_frames:
+                    break
+        finally:
+            self.close()
+
+    def _first_frame(self, frame: Frame) -> None:
+        for p in self.prompts:
+            p = p.validated(frame.width, frame.height)
+            self.tracker.add_object(p.obj_id, p.points, p.labels, p.box, p.mask)
+        if self.auto_objects:
+            for i, m in enumerate(self.segment_everything(frame)[: self.auto_objects]):
+                self.tracker.add_object(i + 1, mask=m)
+
+    def segment_everything(self, frame: Frame) -> list[np.ndarray]:
+        """Masks of the objects in ``frame``, largest first (classic or SAM automatic masks)."""
+        if hasattr(self.predictor, "everything"):
+            masks, _ = self.predictor.everything(frame.image)
+        else:
+            from .engine.everything import MaskGenerator
+
+            masks = [r.segmentation for r in MaskGenerator(self.predictor).generate(frame.image)]
+        h, w = frame.height, frame.width
+        # ignore background-like regions that touch most of the border or fill most of the frame
+        keep = [m for m in masks if 0.002 * h * w <= np.count_nonzero(m) <= 0.5 * h * w]
+        keep.sort(key=lambda m: -int(np.count_nonzero(m)))
+        return keep
+
+    # -- metrics -------------------------------------------------------------------------------
+    def metrics(self) -> dict:
+        """Live numbers: fps in/out, encoder latency, keyframe age, drops, per-stage ms."""
+        src = self.source.stats() if hasattr(self.source, "stats") else {}
+        enc = self.tracker.encoder
+        last = self._last
+        return {
+            "frames_out": self._frames_out,
+            "input_fps": round(self._in_rate.value(), 2),
+            "output_fps": round(self._out_rate.value(), 2),
+            "encoder_latency_ms": round(float(self.tracker.stats.get("encoder_ms", 0.0)), 1),
+            "keyframe_age_frames": (last.frame_index - last.keyframe_index) if last is not None and last.keyframe_index >= 0 else None,
+            "dropped_frames": int(src.get("frames_dropped", 0)),
+            "bad_frames": int(src.get("bad_frames", 0)),
+            "encoder_dropped": int(enc.dropped) if enc is not None else 0,
+            "keyframes": int(self.tracker.stats["keyframes_applied"]),
+            "track_ms": round(float(self.tracker.stats["track_ms"]), 2),
+            "flow_ms": round(float(self.tracker.stats["flow_ms"]), 2),
+            "sink_ms": round(self._sink_ms, 2),
+            "latency_ms": round(self._latency_ms, 1),
+            "objects": len(self.tracker.object_ids),
+            "model": self.predictor.describe(),
+            "source": src,
+            "errors": list(self.errors),
+        }
+
+    def metrics_json(self) -> str:
+        return json.dumps(self.metrics(), default=str)
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for obj in (self.source, self.tracker, *self.sinks):
+            close = getattr(obj, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:
+                    self.errors.append(f"close {type(obj).__name__}: {exc}")
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

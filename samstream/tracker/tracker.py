@@ -1,0 +1,482 @@
+"""Carry each object's mask across frames; refresh it from keyframes; detect loss; re-acquire.
+
+Every call to :meth:`Tracker.track` returns masks aligned to *that* frame:
+
+1. **Propagate** (every frame, main thread): dense DIS optical flow from the new frame back to
+   the previous one moves every object's mask forward (one flow per frame, shared by all objects).
+2. **Refresh** (keyframes): a keyframe snapshot (its grey image and each object's mask there) is
+   sent to the backend. For SAM models the encoder runs asynchronously on OpenVINO and the
+   decoder then runs with prompts *derived from the propagated state at that keyframe*: the box,
+   an interior include point and the previous low-res logits (or the propagated mask as logits)
+   as ``mask_input``. The refined keyframe masks are moved to the current frame with one flow
+   from the current frame back to the keyframe, then replace the propagated ones.
+3. **Lost / re-acquired**: a refresh whose score is low, whose mask collapses, or which disagrees
+   with the propagated mask marks the object *lost* (empty mask, ``lost=True``) instead of
+   reporting garbage; lost objects are searched for around their last box at each keyframe and
+   re-acquired when a confident mask of plausible size comes back.
+
+State per object is O(1) (one mask, one logit map, a few numbers); keyframe snapshots are bounded
+by the encoder's in-flight bound.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from ..engine.base import Embedding, Predictor
+from ..engine.encoder import AsyncEncoder, EncodeHandle
+from ..types import Frame, Prompt, Segmentation
+from .flow import IDENTITY, FlowEstimator, compose, grey_small, warp_affine
+
+__all__ = ["Tracker", "TrackerConfig", "TrackedObject"]
+
+
+@dataclass
+class TrackerConfig:
+    """Tracker settings (validated).
+
+    Attributes:
+        flow_width: width of the grey frame optical flow runs on (pixels).
+        propagation: ``"rigid"`` moves each mask with the similarity transform that best explains
+            the flow inside it (robust; measured better on DAVIS), ``"dense"`` warps it pixel by
+            pixel with the flow field (follows deformation, but drags background along).
+        keyframe_interval: sync mode: refresh every N frames; async mode: minimum frames between
+            keyframes (0 = as often as the encoder is free).
+        lost_score: a refresh scoring below this counts as a miss.
+        min_area_frac: masks smaller than this fraction of the frame count as a miss.
+        min_consistency: IoU between refreshed and propagated keyframe masks below this is a miss.
+        misses_to_lose: consecutive misses before an object is marked lost.
+        reacquire_score: score a lost object's candidate needs to be re-acquired.
+        box_margin: box prompts are the mask's bounding box grown by this fraction.
+        search_scale: lost objects are searched for in their last box grown by this factor.
+    """
+
+    flow_width: int = 320
+    propagation: str = "rigid"
+    keyframe_interval: int = 0
+    lost_score: float = 0.35
+    min_area_frac: float = 0.0005
+    min_consistency: float = 0.25
+    misses_to_lose: int = 2
+    reacquire_score: float = 0.6
+    box_margin: float = 0.05
+    search_scale: float = 1.6
+
+    def __post_init__(self) -> None:
+        if self.flow_width < 32:
+            raise ValueError(f"flow_width must be >= 32 pixels, got {self.flow_width}.")
+        if self.propagation not in ("rigid", "dense"):
+            raise ValueError(f"propagation must be 'rigid' or 'dense', got {self.propagation!r}.")
+        if self.keyframe_interval < 0:
+            raise ValueError("keyframe_interval must be >= 0.")
+        for name in ("lost_score", "min_consistency", "reacquire_score", "min_area_frac"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {v}.")
+        if self.misses_to_lose < 1:
+            raise ValueError("misses_to_lose must be >= 1.")
+        if self.search_scale < 1.0 or self.box_margin < 0.0:
+            raise ValueError("search_scale must be >= 1 and box_margin >= 0.")
+
+
+@dataclass
+class TrackedObject:
+    """One object's state (O(1) memory over time)."""
+
+    obj_id: int
+    mask: Optional[np.ndarray] = None  # (H, W) bool in the latest frame
+    score: float = 0.0
+    lost: bool = False
+    misses: int = 0
+    ref_area: float = 0.0
+    logits: Optional[np.ndarray] = None  # (1, L, L) low-res logits of the last refresh
+    last_box: Optional[np.ndarray] = None
+    pending: Optional[Prompt] = None  # a user prompt not yet decoded
+    refreshed_at: int = -1  # frame index of the last keyframe that refreshed it
+    # motion since each in-flight keyframe (keyframe index -> 2x3 affine, or None once unknown);
+    # bounded by the encoder's in-flight bound
+    motion: dict[int, Optional[np.ndarray]] = field(default_factory=dict)
+    # while an object has no mask yet (prompt in flight) or is lost, the region its prompt covers
+    # is moved instead, so a late keyframe result can still be brought to the current frame
+    proxy: Optional[np.ndarray] = None
+
+
+@dataclass
+class _Keyframe:
+    index: int
+    timestamp: float
+    grey: np.ndarray
+    hw: tuple[int, int]
+    prompts: dict[int, tuple]  # obj_id -> (points, labels, box, mask_input)
+    kind: dict[int, str]  # obj_id -> "user" | "track" | "search"
+    masks: dict[int, Optional[np.ndarray]]  # propagated masks at the keyframe (for consistency)
+    results: dict[int, tuple] = field(default_factory=dict)
+    error: Optional[BaseException] = None
+    latency_ms: float = 0.0
+
+
+def _bbox(mask: np.ndarray) -> Optional[np.ndarray]:
+    ys = np.flatnonzero(mask.any(axis=1))
+    if ys.size == 0:
+        return None
+    xs = np.flatnonzero(mask.any(axis=0))
+    return np.array([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1], np.float32)
+
+
+def _grow(box: np.ndarray, factor: float, w: int, h: int) -> np.ndarray:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    bw, bh = (box[2] - box[0]) * factor, (box[3] - box[1]) * factor
+    return np.array([max(0, cx - bw / 2), max(0, cy - bh / 2), min(w, cx + bw / 2), min(h, cy + bh / 2)], np.float32)
+
+
+def _interior_point(mask: np.ndarray) -> Optional[np.ndarray]:
+    """The mask pixel farthest from the boundary (computed at most 160 px wide)."""
+    h, w = mask.shape
+    s = min(1.0, 160.0 / max(h, w))
+    small = cv2.resize(mask.astype(np.uint8), (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_NEAREST)
+    if not small.any():
+        return None
+    dist = cv2.distanceTransform(np.pad(small, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return np.array([[min(w - 1, (x + 0.5) / s), min(h - 1, (y + 0.5) / s)]], np.float32)
+
+
+def _prompt_region(prompt: tuple, hw: tuple[int, int]) -> np.ndarray:
+    """The area a prompt points at (box, discs around include points, or mask), for motion only."""
+    pts, lab, box, mask_in = prompt
+    h, w = hw
+    region = np.zeros((h, w), np.uint8)
+    if box is not None:
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        region[max(0, y1):max(0, y2), max(0, x1):max(0, x2)] = 1
+    if pts is not None:
+        r = max(8, int(0.04 * max(h, w)))
+        for (x, y), l in zip(pts, lab):
+            if l == 1:
+                cv2.circle(region, (int(round(x)), int(round(y))), r, 1, -1)
+    return region.astype(bool)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return float(np.count_nonzero(a & b)) / union if union else 1.0
+
+
+class Tracker:
+    """Promptable multi-object tracker over any :class:`~samstream.engine.base.Predictor`.
+
+    Args:
+        predictor: ``classic`` or a SAM predictor.
+        asynchronous: refresh keyframes in the background (live use); ``False`` refreshes inline
+            every ``keyframe_interval`` frames (offline evaluation, deterministic).
+        config: :class:`TrackerConfig`.
+        encoder: an :class:`AsyncEncoder` to use (created with ``policy="drop_oldest"`` if omitted).
+
+    Prompts given with :meth:`add_object` / :meth:`update` refer to the next frame passed to
+    :meth:`track` (pixels of that frame).
+    """
+
+    def __init__(self, predictor: Predictor, asynchronous: bool = True, config: Optional[TrackerConfig] = None,
+                 encoder: Optional[AsyncEncoder] = None):
+        if not isinstance(predictor, Predictor):
+            raise ValueError(f"Tracker needs a samstream Predictor, got {type(predictor).__name__}.")
+        self.predictor = predictor
+        self.config = config or TrackerConfig()
+        self.asynchronous = bool(asynchronous)
+        self._own_encoder = encoder is None and self.asynchronous
+        self.encoder = encoder if encoder is not None else (
+            AsyncEncoder(predictor, jobs=1, max_pending=1, policy="drop_oldest") if self.asynchronous else None)
+        self._flow = FlowEstimator()
+        self._objects: dict[int, TrackedObject] = {}
+        self._lock = threading.Lock()
+        self._done: collections.deque[_Keyframe] = collections.deque(maxlen=4)
+        self._in_flight: Optional[_Keyframe] = None
+        self._prev_grey: Optional[np.ndarray] = None
+        self._frame_hw: Optional[tuple[int, int]] = None
+        self._prev_index = -1
+        self._last_key_index = -10**9
+        self.keyframe_index = -1
+        self.stats = {"frames": 0, "keyframes_submitted": 0, "keyframes_applied": 0, "keyframes_failed": 0,
+                      "flow_ms": 0.0, "track_ms": 0.0, "encoder_ms": 0.0}
+
+    # -- objects ----------------------------------------------------------------------------
+    def add_object(self, obj_id: int, points=None, labels=None, box=None, mask=None) -> None:
+        """Start tracking ``obj_id`` from prompts in the next frame's pixels.
+
+        Raises ``ValueError`` if the id is taken (use :meth:`update`) or the prompt is malformed.
+        """
+        prompt = self._prompt(obj_id, points, labels, box, mask)
+        with self._lock:
+            if prompt.obj_id in self._objects:
+                raise ValueError(f"object {obj_id} already exists: use update({obj_id}, ...) or remove_object first.")
+            self._objects[prompt.obj_id] = TrackedObject(prompt.obj_id, pending=prompt)
+
+    def update(self, obj_id: int, points=None, labels=None, box=None, mask=None) -> None:
+        """Replace ``obj_id``'s prompt (e.g. more clicks); ``KeyError`` naming known ids if absent."""
+        prompt = self._prompt(obj_id, points, labels, box, mask)
+        with self._lock:
+            self._get(obj_id).pending = prompt
+
+    def _prompt(self, obj_id, points, labels, box, mask) -> Prompt:
+        """Build and, once the frame size is known, check a prompt against it (ValueError with the fix)."""
+        if not isinstance(obj_id, (int, np.integer)) or isinstance(obj_id, bool):
+            raise ValueError(f"object id must be an integer 1..255, got {obj_id!r}.")
+        prompt = Prompt(int(obj_id), points, labels, box, mask)
+        if self._frame_hw is not None:
+            h, w = self._frame_hw
+            prompt = prompt.validated(w, h)
+        return prompt
+
+    def remove_object(self, obj_id: int) -> None:
+        with self._lock:
+            self._get(obj_id)
+            del self._objects[int(obj_id)]
+
+    def reset(self) -> None:
+        """Forget every object and the motion history."""
+        with self._lock:
+            self._objects.clear()
+            self._done.clear()
+            self._prev_grey = None
+
+    @property
+    def object_ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._objects)
+
+    def _get(self, obj_id: int) -> TrackedObject:
+        try:
+            return self._objects[int(obj_id)]
+        except (KeyError, ValueError, TypeError):
+            raise KeyError(f"unknown object id {obj_id!r}; known ids: {sorted(self._objects)}") from None
+
+    def close(self) -> None:
+        if self._own_encoder and self.encoder is not None:
+            self.encoder.close()
+
+    # -- per frame ------------------------------------------------------------------------------
+    def track(self, frame: Frame) -> Segmentation:
+        """The masks of every object in ``frame`` (aligned to it)."""
+        if not isinstance(frame, Frame):
+            raise ValueError(f"track() takes a samstream.Frame, got {type(frame).__name__}.")
+        t0 = time.perf_counter()
+        h, w = frame.height, frame.width
+        grey = grey_small(frame.image, self.config.flow_width)
+        with self._lock:
+            if self._prev_grey is not None and self._prev_grey.shape != grey.shape:
+                self._prev_grey = None  # frame size changed: motion history no longer applies
+                for obj in self._objects.values():
+                    obj.mask = None
+            # 1. propagate
+            moving = [o for o in self._objects.values() if (o.mask is not None and not o.lost) or o.proxy is not None]
+            if self._prev_grey is not None and moving:
+                tf = time.perf_counter()
+                flow = self._flow(grey, self._prev_grey, (h, w))
+                self.stats["flow_ms"] = (time.perf_counter() - tf) * 1e3
+                for obj in moving:
+                    if obj.mask is not None and not obj.lost:
+                        obj.mask, m = self._warp(flow, obj.mask)
+                    else:
+                        m = flow.rigid_transform(obj.proxy)
+                        obj.proxy = warp_affine(obj.proxy, m) if m is not None else flow.warp(obj.proxy)
+                    for k, acc in obj.motion.items():
+                        obj.motion[k] = compose(m, acc) if (m is not None and acc is not None) else None
+                    if obj.mask is not None and not obj.lost and np.count_nonzero(obj.mask) < self.config.min_area_frac * h * w:
+                        self._miss(obj, hard=True)
+            # 2. user prompts that are masks apply at once
+            for obj in self._objects.values():
+                p = obj.pending
+                if p is not None and p.mask is not None and p.points is None and p.box is None:
+                    p = p.validated(w, h)
+                    obj.mask, obj.pending, obj.lost, obj.misses = p.mask.copy(), None, False, 0
+                    obj.score = 1.0
+                    obj.ref_area = float(np.count_nonzero(p.mask))
+                    obj.last_box = _bbox(p.mask)
+                    obj.logits = None
+            # 3. finished refreshes
+            while self._done:
+                self._apply(self._done.popleft(), frame, grey)
+            # 4. next keyframe
+            need_user = any(o.pending is not None for o in self._objects.values())
+            if self._objects:
+                if not self.asynchronous:
+                    interval = max(1, self.config.keyframe_interval)
+                    if need_user or frame.index - self._last_key_index >= interval:
+                        key = self._snapshot(frame, grey)
+                        self._run_sync(key, frame)
+                        self._apply(key, frame, grey)
+                elif self._in_flight is None and (
+                        need_user or frame.index - self._last_key_index >= self.config.keyframe_interval):
+                    self._submit(self._snapshot(frame, grey), frame)
+            self._prev_grey, self._prev_index, self._frame_hw = grey, frame.index, (h, w)
+            seg = self._result(frame)
+        self.stats["frames"] += 1
+        self.stats["track_ms"] = (time.perf_counter() - t0) * 1e3
+        return seg
+
+    # -- keyframes ------------------------------------------------------------------------------
+    def _snapshot(self, frame: Frame, grey: np.ndarray) -> _Keyframe:
+        h, w = frame.height, frame.width
+        prompts, kinds, masks = {}, {}, {}
+        sq = self.predictor.square_frame((h, w))
+        for obj in self._objects.values():
+            if obj.pending is not None:
+                try:
+                    p = obj.pending.validated(w, h)
+                except ValueError:
+                    obj.pending = None  # a prompt that no longer fits this frame (size changed)
+                    continue
+                mask_in = sq.mask_to_logits(p.mask) if p.mask is not None else None
+                prompts[obj.obj_id] = (p.points, p.labels, p.box, mask_in)
+                kinds[obj.obj_id] = "user"
+                masks[obj.obj_id] = None
+                obj.pending = None
+            elif obj.lost:
+                if obj.last_box is None:
+                    continue
+                prompts[obj.obj_id] = (None, None, _grow(obj.last_box, self.config.search_scale, w, h), None)
+                kinds[obj.obj_id] = "search"
+                masks[obj.obj_id] = None
+            elif obj.mask is not None:
+                box = _bbox(obj.mask)
+                if box is None:
+                    continue
+                pt = _interior_point(obj.mask)
+                mask_in = obj.logits if (obj.logits is not None and self.predictor.name != "classic") \
+                    else sq.mask_to_logits(obj.mask)
+                prompts[obj.obj_id] = (pt, None if pt is None else np.ones(1, np.int32),
+                                       _grow(box, 1.0 + 2 * self.config.box_margin, w, h), mask_in)
+                kinds[obj.obj_id] = "track"
+                masks[obj.obj_id] = obj.mask.copy()
+        for oid, kind in kinds.items():
+            obj = self._objects[oid]
+            if kind != "track":
+                obj.proxy = _prompt_region(prompts[oid], (h, w))
+            if len(obj.motion) >= 4:  # stale entries of keyframes that never came back
+                obj.motion.pop(min(obj.motion))
+            obj.motion[frame.index] = IDENTITY.copy()
+        self._last_key_index = frame.index
+        return _Keyframe(frame.index, frame.timestamp, grey, (h, w), prompts, kinds, masks)
+
+    def _decode(self, key: _Keyframe, emb: Embedding) -> None:
+        ids = list(key.prompts)
+        outs = self.predictor.predict_on(emb, [key.prompts[i] for i in ids], multimask_output=False)
+        key.results = {i: (o[0][0], float(o[1][0]), o[2][:1]) for i, o in zip(ids, outs)}
+        key.latency_ms = emb.latency_ms
+
+    def _run_sync(self, key: _Keyframe, frame: Frame) -> None:
+        if not key.prompts:
+            return
+        try:
+            emb = self.predictor.encode(frame.image, frame.index, frame.timestamp)
+            self._decode(key, emb)
+            self.stats["encoder_ms"] = emb.latency_ms
+        except Exception as exc:  # a failing refresh must not kill tracking
+            key.error = exc
+
+    def _submit(self, key: _Keyframe, frame: Frame) -> None:
+        if not key.prompts:
+            return
+
+        def on_done(handle: EncodeHandle) -> None:
+            try:
+                emb = handle.result(0)
+                self._decode(key, emb)
+                self.stats["encoder_ms"] = emb.latency_ms
+            except Exception as exc:
+                key.error = exc
+            with self._lock:
+                self._done.append(key)
+                if self._in_flight is key:
+                    self._in_flight = None
+
+        self._in_flight = key
+        self.stats["keyframes_submitted"] += 1
+        self.encoder.submit(frame.image, frame.index, frame.timestamp, callback=on_done)
+
+    def _apply(self, key: _Keyframe, frame: Frame, grey: np.ndarray) -> None:
+        if key.error is not None or not key.results:
+            if key.error is not None:
+                self.stats["keyframes_failed"] += 1
+                self.stats["last_error"] = str(key.error)
+            return
+        h, w = frame.height, frame.width
+        if key.hw != (h, w):
+            return  # frame size changed since the keyframe
+        flow = None
+        self.stats["keyframes_applied"] += 1
+        self.keyframe_index = max(self.keyframe_index, key.index)
+        min_area = self.config.min_area_frac * h * w
+        for oid, (mask_k, score, logits) in key.results.items():
+            obj = self._objects.get(oid)
+            if obj is None:
+                continue  # removed meanwhile
+            kind = key.kind[oid]
+            area = float(np.count_nonzero(mask_k))
+            if kind == "user":
+                good = area >= 1
+            elif kind == "search":
+                good = (score >= self.config.reacquire_score and area >= min_area
+                        and (obj.ref_area == 0 or 0.33 <= area / obj.ref_area <= 3.0))
+            else:
+                prior = key.masks.get(oid)
+                consistent = prior is None or _iou(mask_k, prior) >= self.config.min_consistency
+                good = score >= self.config.lost_score and area >= min_area and consistent
+            if not good:
+                if kind == "track":
+                    self._miss(obj)
+                elif kind == "user":
+                    obj.lost, obj.mask = True, None
+                continue
+            acc = obj.motion.pop(key.index, None)
+            if key.index == frame.index:
+                moved = mask_k
+            elif acc is not None and (self.config.propagation == "rigid" or kind != "track"):
+                moved = warp_affine(mask_k, acc)  # the object's own motion since the keyframe
+            else:
+                if flow is None:
+                    flow = self._flow(grey, key.grey, (h, w))
+                moved = flow.warp(mask_k)
+            obj.mask = moved
+            obj.score = float(np.clip(score, 0.0, 1.0))
+            obj.logits = logits
+            obj.lost, obj.misses, obj.proxy = False, 0, None
+            obj.refreshed_at = key.index
+            obj.ref_area = area if (kind != "track" or obj.ref_area == 0) else 0.8 * obj.ref_area + 0.2 * area
+            obj.last_box = _bbox(moved) if moved.any() else obj.last_box
+
+    def _warp(self, flow, mask: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        if self.config.propagation == "rigid":
+            return flow.warp_rigid(mask)
+        return flow.warp(mask), None
+
+    def _miss(self, obj: TrackedObject, hard: bool = False) -> None:
+        obj.misses += 1
+        if hard or obj.misses >= self.config.misses_to_lose:
+            if obj.mask is not None and obj.mask.any():
+                obj.last_box = _bbox(obj.mask)
+            obj.lost, obj.mask, obj.score = True, None, 0.0
+            obj.motion.clear()
+
+    def _result(self, frame: Frame) -> Segmentation:
+        h, w = frame.height, frame.width
+        ids = sorted(self._objects)
+        masks = np.zeros((len(ids), h, w), bool)
+        scores = np.zeros(len(ids), np.float32)
+        lost = np.zeros(len(ids), bool)
+        for i, oid in enumerate(ids):
+            obj = self._objects[oid]
+            if obj.mask is not None and not obj.lost:
+                masks[i] = obj.mask
+                scores[i] = obj.score
+            else:
+                lost[i] = obj.lost or obj.mask is None
+        return Segmentation(masks, scores, ids, frame.index, frame.timestamp, lost=lost,
+                            keyframe_index=self.keyframe_index)
