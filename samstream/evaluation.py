@@ -35,10 +35,9 @@ What is here (all OpenCV + numpy; Pillow only to read palette PNG masks):
   bars, several methods side by side) and :func:`render_overlay_strip` (a few frames with the
   predicted and the ground-truth outlines).
 
-Command line (flow baseline on the four bundled DAVIS clips)::
+Command line (samstream's tracker beside the flow baseline)::
 
-    python -m samstream.evaluation /work/shared/data/vos --prompt mask --json out.json \\
-        --chart chart.png --overlays overlays/
+    samstream eval ../shared/data/vos --prompt-mode mask --json eval.json --chart eval.png --overlays overlays/
 """
 
 from __future__ import annotations
@@ -1141,38 +1140,43 @@ def render_overlay_strip(
 # --------------------------------------------------------------------------------------------
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    import argparse
+def run_cli_eval(args) -> int:
+    """``samstream eval``: our tracker (and the flow-warp baseline) on DAVIS-layout data."""
+    import sys
 
-    ap = argparse.ArgumentParser(
-        prog="python -m samstream.evaluation",
-        description="Evaluate the flow-warp baseline (DAVIS J/F) on DAVIS-layout data.",
-    )
-    ap.add_argument("root", help=f"data folder: {LAYOUT}")
-    ap.add_argument("--prompt", choices=PROMPT_MODES, default="mask")
-    ap.add_argument("--sequences", nargs="*", default=None)
-    ap.add_argument("--max-frames", type=int, default=None)
-    ap.add_argument("--exclude-last", action="store_true", help="also skip the last frame (DAVIS-2017 toolkit)")
-    ap.add_argument("--json", default=None, help="write the result as JSON here")
-    ap.add_argument("--chart", default=None, help="write a J/F bar chart PNG here")
-    ap.add_argument("--compare", nargs="*", default=[], help="other result JSON files to put in the chart")
-    ap.add_argument("--overlays", default=None, help="folder for one overlay strip PNG per sequence")
-    a = ap.parse_args(argv)
+    from .engine import load_predictor
+    from .tracker import Tracker, TrackerConfig
 
-    seqs = load_sequences(a.root, names=a.sequences, max_frames=a.max_frames)
-    res = evaluate(FlowWarpBaseline, seqs, a.prompt, method="flow-warp baseline",
-                   exclude_last=a.exclude_last, progress=print)
-    print(res.summary())
-    if a.json:
-        print("wrote", res.save_json(a.json))
-    if a.chart:
-        others = [EvalResult.load_json(p) for p in a.compare]
-        print("wrote", render_chart([*others, res], a.chart))
-    if a.overlays:
-        for seq, sr in zip(seqs, res.sequences):
-            print("wrote", render_overlay_strip(seq, sr, Path(a.overlays) / f"{seq.name}.png"))
+    if args.keyframe_interval < 1:
+        raise ValueError("--keyframe-interval must be >= 1.")
+    names = [n.strip() for n in args.sequences.split(",")] if args.sequences else None
+    seqs = load_sequences(args.dir, names=names, max_frames=args.max_frames)
+    predictor = load_predictor(args.model, precision=args.precision)
+    if predictor.describe().get("weights") == "random":
+        raise ValueError(f"{args.model} has RANDOM weights: accuracy on random weights means nothing; "
+                         "export the official checkpoint (`samstream export NAME`) to evaluate it.")
+    cfg = TrackerConfig(keyframe_interval=args.keyframe_interval)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    label = f"samstream {args.model} (keyframe every {args.keyframe_interval})"
+    ours = evaluate(lambda: Tracker(predictor, asynchronous=False, config=cfg), seqs, args.prompt_mode,
+                    method=label, progress=progress)
+    results = [ours]
+    if not args.no_baseline:
+        results.insert(0, evaluate(FlowWarpBaseline, seqs, args.prompt_mode, method="flow-warp baseline",
+                                   progress=progress))
+    for r in results:
+        print(r.summary())
+        print()
+    if args.json:
+        payload = {"results": [r.to_dict() for r in results]}
+        Path(args.json).write_text(json.dumps(payload, indent=2))
+        print(f"wrote {args.json}")
+    if args.chart:
+        print(f"wrote {render_chart(results, args.chart)}")
+    if args.overlays:
+        for seq, sr in zip(seqs, ours.sequences):
+            print(f"wrote {render_overlay_strip(seq, sr, Path(args.overlays) / f'{seq.name}.png')}")
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

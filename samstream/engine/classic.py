@@ -307,8 +307,9 @@ class ClassicPredictor(Predictor):
 
         The colour region grown around the clicks (flood fill in smoothed Lab) is the "subpart"
         candidate (refined in a band). For the "part" and "whole" candidates the region's box,
-        grown by 0.5x and 1.5x its size on each side, is used as a guessed box prompt with the
-        region as certain foreground. One output returns the "part" candidate.
+        grown by ``_POINT_GROW`` times its size on each side (and kept under 70% of the frame),
+        is used as a guessed box prompt with the region as certain foreground. One output
+        returns the "part" candidate.
         """
         h, w = ctx.h, ctx.w
         sx = w / float(lab_small.shape[1])
@@ -326,20 +327,25 @@ class ClassicPredictor(Predictor):
             rect = (min(rect[0], pr[0]), min(rect[1], pr[1]), max(rect[2], pr[2]), max(rect[3], pr[3]))
         size = max(rect[2] - rect[0], rect[3] - rect[1])
         out = []
-        grow = (0.5, 1.5) if n_out == 3 else (0.5,)
+        grow = _POINT_GROW if n_out == 3 else _POINT_GROW[:1]
+        cx, cy = (rect[0] + rect[2]) / 2.0, (rect[1] + rect[3]) / 2.0
         for g in grow:
-            m = max(g * size, (0.1 if g < 1 else 0.2) * min(w, h))
-            box = (max(0, int(rect[0] - m)), max(0, int(rect[1] - m)), min(w, int(rect[2] + m)), min(h, int(rect[3] + m)))
+            m = max(g * size, 0.1 * min(w, h))
+            # the guessed box stays under 70% of the frame: the background outside it must be
+            # a fair sample for the colour model
+            hw = min((rect[2] - rect[0]) / 2.0 + m, 0.35 * w)
+            hh = min((rect[3] - rect[1]) / 2.0 + m, 0.35 * h)
+            box = (max(0, int(cx - hw)), max(0, int(cy - hh)), min(w, int(np.ceil(cx + hw))), min(h, int(np.ceil(cy + hh))))
             bctx = _Prompts(ctx.pos, ctx.neg, ctx.neg_carve, box, None, w, h)
             cand = self._from_box(img, lab_small, bctx, 1, seed_small=regions[0])
             out.append((cand[0][0], cand[0][1], self._score(img, cand[0][0], cand[0][1], ctx)))
         if n_out == 3:
-            x0, y0, x1, y1 = _mask_rect(regions[0])
+            x0, y0, x1, y1 = _mask_rect(regions[_SUBPART_LEVEL])
             rects = [(int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy)))]
             roi = self._roi(rects + [_point_rect(p) for p in ctx.pos], ctx, 0.25)
             fine = self._grid(roi, self.fine_side, img)
             fine_img = fine.crop(img)
-            base = fine.crop_small(regions[0], lab_small.shape) > 0.5
+            base = fine.crop_small(regions[_SUBPART_LEVEL], lab_small.shape) > 0.5
             for p in ctx.pos:
                 cv2.circle(base.view(np.uint8), fine.to_grid(p), 1, 1, -1)
             band = max(2, int(round(self.band_frac * np.sqrt(max(float(base.sum()), 1.0)))))
@@ -623,8 +629,10 @@ class ClassicPredictor(Predictor):
         init = (lum * 2 + side).astype(np.int32).reshape(-1, 1)
         crit = (cv2.TERM_CRITERIA_MAX_ITER | cv2.TERM_CRITERIA_EPS, 8, 0.5)
         _, labels, _ = cv2.kmeans(data, k, init, crit, 1, cv2.KMEANS_USE_INITIAL_LABELS)
-        labels = labels.reshape(sh, sw).astype(np.uint8)
-        labels = cv2.medianBlur(labels, 5)
+        labels = labels.reshape(sh, sw)
+        # majority (mode) filter over a 7x7 window: removes speckle without inventing labels
+        votes = np.stack([cv2.boxFilter((labels == c).astype(np.float32), -1, (7, 7)) for c in range(k)])
+        labels = np.argmax(votes, axis=0).astype(np.uint8)
         min_small = max(4, int(min_area_frac * sh * sw))
         regions = []
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
@@ -647,12 +655,14 @@ class ClassicPredictor(Predictor):
                 r = float(m.mean()) / mean_mag if m.size else 0.0
                 edge = max(0.0, 1.0 - 1.0 / max(r, 1e-3))
                 score = float(np.clip(0.5 * min(1.0, solidity) + 0.5 * edge, 0.0, 1.0))
-                regions.append((score, c, j, (x, y, bw, bh), cc))
+                # rank: confident regions first, regions under 1% of the frame discounted
+                rank = score * min(1.0, np.sqrt(area / (0.01 * sh * sw)))
+                regions.append((rank, score, c, j, (x, y, bw, bh), cc))
         regions.sort(key=lambda t: -t[0])
         regions = regions[: int(max_masks)]
         masks = np.zeros((len(regions), h, w), bool)
         scores = np.zeros(len(regions), np.float32)
-        for i, (score, _c, j, (x, y, bw, bh), cc) in enumerate(regions):
+        for i, (_rank, score, _c, j, (x, y, bw, bh), cc) in enumerate(regions):
             sub = (cc[y:y + bh, x:x + bw] == j).astype(np.float32)
             fx0, fy0 = int(np.floor(x / s)), int(np.floor(y / s))
             fx1, fy1 = min(w, int(np.ceil((x + bw) / s))), min(h, int(np.ceil((y + bh) / s)))
@@ -796,6 +806,9 @@ def _grabcut(img: np.ndarray, tri: np.ndarray, iters: int) -> np.ndarray:
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
     try:
+        # GrabCut seeds its GMMs with k-means on OpenCV's (per-thread) RNG: fix it so that the
+        # same frame and prompt always give the same mask
+        cv2.setRNGSeed(0x5A5)
         cv2.grabCut(img, m, None, bgd, fgd, int(iters), cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         return fg
@@ -847,6 +860,11 @@ def _point_rect(p: np.ndarray, r: int = 3) -> Rect:
 
 #: weights of the confidence terms (see ``ClassicPredictor._score_terms``); they sum to 1
 _SCORE_WEIGHTS = {"stability": 0.35, "edge": 0.35, "separation": 0.3}
+
+#: growth of the click region's box (times its size, per side) for the "part" / "whole" guesses
+_POINT_GROW = (0.5, 1.0)
+#: flood level (0 tight, 1 medium) of the "subpart" candidate
+_SUBPART_LEVEL = 1
 
 #: colour histogram bins per BGR channel for the colour-ratio seeds
 _HIST_BINS = 16

@@ -42,7 +42,7 @@ class SyntheticScene:
             raise ValueError(f"num_objects must be 1..16, got {num_objects}.")
         self.width, self.height, self.speed = int(width), int(height), float(speed)
         rng = np.random.default_rng(seed)
-        self._background = self._texture(rng, height, width, base=rng.integers(60, 160, 3), contrast=40)
+        self._background = self._backdrop(rng, height, width)
         self.objects: list[_Obj] = []
         kinds = ("ellipse", "rect", "poly")
         for k in range(num_objects):
@@ -59,7 +59,7 @@ class SyntheticScene:
                     kind=kinds[k % 3],
                     size=size,
                     colour=colour,
-                    texture=self._texture(rng, 64, 64, base=colour, contrast=55),
+                    texture=self._pattern(rng, 256, colour),
                     path=np.array([rng.uniform(0.15, 0.3) * width, rng.uniform(0.15, 0.3) * height,
                                    rng.uniform(0.004, 0.012), rng.uniform(0.004, 0.012)]),
                     phase=rng.uniform(0, 2 * np.pi, 2),
@@ -69,11 +69,28 @@ class SyntheticScene:
             )
 
     @staticmethod
-    def _texture(rng: np.random.Generator, h: int, w: int, base, contrast: float) -> np.ndarray:
-        noise = rng.normal(0, 1, (max(2, h // 8), max(2, w // 8), 3)).astype(np.float32)
-        noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC)
-        fine = rng.normal(0, 0.35, (h, w, 3)).astype(np.float32)
-        img = np.asarray(base, np.float32)[None, None] + contrast * (noise + fine)
+    def _backdrop(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+        """A muted room-like background: large soft colour blobs plus mild grain."""
+        base = rng.integers(90, 150, 3).astype(np.float32)
+        blobs = rng.normal(0, 1, (max(2, h // 48), max(2, w // 48), 3)).astype(np.float32)
+        blobs = cv2.resize(blobs, (w, h), interpolation=cv2.INTER_CUBIC)
+        mid = cv2.resize(rng.normal(0, 1, (max(2, h // 10), max(2, w // 10), 1)).astype(np.float32), (w, h),
+                         interpolation=cv2.INTER_CUBIC)[..., None]
+        grain = rng.normal(0, 1, (h, w, 1)).astype(np.float32)
+        img = base[None, None] + 28 * blobs + 14 * mid + 5 * grain
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _pattern(rng: np.random.Generator, side: int, colour) -> np.ndarray:
+        """A textured tile in ``colour`` (larger than any object, so no repeat shows): two
+        sinusoid gratings, blotches and grain — structure optical flow can lock on to."""
+        y, x = np.mgrid[0:side, 0:side].astype(np.float32) * (2 * np.pi / side)
+        k1, k2 = rng.integers(4, 9, 2), rng.integers(10, 18, 2)
+        pat = np.sin(k1[0] * x + k1[1] * y) + 0.5 * np.sin(k2[0] * x - k2[1] * y + rng.uniform(0, 6))
+        blot = cv2.resize(rng.normal(0, 1, (side // 12, side // 12)).astype(np.float32), (side, side),
+                          interpolation=cv2.INTER_CUBIC)
+        img = np.asarray(colour, np.float32)[None, None] * (0.75 + 0.12 * pat[..., None] + 0.1 * blot[..., None])
+        img += rng.normal(0, 5, (side, side, 1)).astype(np.float32)
         return np.clip(img, 0, 255).astype(np.uint8)
 
     def object_ids(self) -> list[int]:

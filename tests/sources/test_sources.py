@@ -66,7 +66,7 @@ def test_synthetic_ground_truth_lines_up_with_rendered_objects():
         assert gt.shape == (h, w) and gt.dtype == np.uint8 and not gt.flags.writeable
         img, labels = scene.render(f.index)
         assert np.array_equal(gt, labels) and np.array_equal(f.image, img)
-        # the labels line up with what is drawn: inside object k the image has k's colour, and
+        # the labels line up with what is drawn: inside object k the image has k's (texture) colour, and
         # a thin background ring just outside it does not
         for obj in scene.objects:
             m = gt == obj.oid
@@ -74,11 +74,12 @@ def test_synthetic_ground_truth_lines_up_with_rendered_objects():
                 continue
             seen.add(obj.oid)
             inside = f.image[m].astype(float).mean(0)
-            assert np.abs(inside - obj.colour).max() < 40, (f.index, obj.oid, inside, obj.colour)
+            assert np.abs(inside - obj.texture.mean((0, 1))).max() < 40, (f.index, obj.oid, inside)
             ring = cv2.dilate(m.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & (gt == 0)
             if ring.sum() >= 20:
                 outside = f.image[ring].astype(float).mean(0)
-                assert np.abs(outside - obj.colour).mean() > np.abs(inside - obj.colour).mean() + 15
+                tex = obj.texture.mean((0, 1))
+                assert np.abs(outside - tex).mean() > np.abs(inside - tex).mean() + 15
         assert set(np.unique(gt)) <= set(range(n + 1))
     assert seen == {1, 2, 3} and src.object_ids == [1, 2, 3]
     with pytest.raises(KeyError):
