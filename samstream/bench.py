@@ -215,3 +215,122 @@ def _print_table(result: dict) -> None:
             print(f"  {q['model']:<12} {q['compared']:<14} vs {q['baseline']:<14} x{q['speedup']:.2f}")
     if any(r["weights"] == "random" for r in result["records"]):
         print("\n'random' = real architecture with random weights: timings only, no quality measured.")
+
+
+# -- pipeline benchmark ------------------------------------------------------------------------
+def _gt_box(labels: np.ndarray, oid: int) -> list[float]:
+    ys, xs = np.nonzero(labels == oid)
+    return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def bench_pipeline(model: str, seconds: float = 15.0, objects: int = 1, fps: float = 30.0,
+                   width: int = 640, height: int = 480) -> dict:
+    """Masks/s and added latency of samstream's pipeline vs the naive loop, same model, same stream.
+
+    Both read the same live synthetic stream (``width`` x ``height`` at ``fps``, newest-frame
+    capture): the naive loop runs the full predictor (encode + decode) on each frame it gets.
+    """
+    from .engine import load_predictor
+    from .pipeline import Pipeline
+    from .sources import open_source
+    from .sources.synthetic import SyntheticScene
+
+    scene = SyntheticScene(width, height, num_objects=max(3, objects), seed=11)
+    _, labels = scene.render(0)
+    ids = [k for k in scene.object_ids() if (labels == k).any()][:objects]
+    boxes = {k: _gt_box(labels, k) for k in ids}
+    spec = f"synthetic:{width}x{height}@{fps:g},seed=11,objects={max(3, objects)}"
+    predictor = load_predictor(model)
+    weights = predictor.describe().get("weights", "")
+
+    def run_ours() -> dict:
+        from .types import Prompt
+
+        src = open_source(spec)
+        lat, n_mask, n = [], 0, 0
+        track_ms = []
+        t_end = time.time() + seconds
+        with Pipeline(src, predictor=predictor, prompts=[Prompt(k, box=b) for k, b in boxes.items()]) as pipe:
+            t0 = time.time()
+            for seg in pipe:
+                now = time.time()
+                n += 1
+                n_mask += int(all(m.any() for m in seg.masks)) if len(seg) else 0
+                lat.append((now - seg.timestamp) * 1e3)
+                track_ms.append(pipe.tracker.stats["track_ms"])
+                if now > t_end:
+                    break
+            elapsed = time.time() - t0
+            m = pipe.metrics()
+        return {"frames": n, "results_per_s": n / elapsed, "masks_per_s": n_mask / elapsed,
+                "latency_ms_median": float(np.median(lat)), "source_dropped": m["dropped_frames"],
+                "tracker_ms_per_frame": float(np.median(track_ms)), "keyframes": m["keyframes"],
+                "encoder_latency_ms": m["encoder_latency_ms"]}
+
+    def run_naive() -> dict:
+        src = open_source(spec)
+        lat, n = [], 0
+        t_end = time.time() + seconds
+        t0 = time.time()
+        with src:
+            for frame in src:
+                predictor.set_image(frame.image)
+                predictor.predict_batch([(None, None, np.array(b, np.float32), None) for b in boxes.values()])
+                n += 1
+                lat.append((time.time() - frame.timestamp) * 1e3)
+                if time.time() > t_end:
+                    break
+            elapsed = time.time() - t0
+            dropped = src.stats().get("frames_dropped", 0)
+        return {"frames": n, "results_per_s": n / elapsed, "masks_per_s": n / elapsed,
+                "latency_ms_median": float(np.median(lat)), "source_dropped": dropped}
+
+    _log(f"bench --pipeline: {model}, {objects} object(s), naive loop for {seconds:.0f}s ...")
+    naive = run_naive()
+    _log(f"bench --pipeline: {model}, samstream pipeline for {seconds:.0f}s ...")
+    ours = run_ours()
+    return {"model": model, "weights": weights, "stream": f"{width}x{height}@{fps:g}", "objects": objects,
+            "seconds": seconds, "naive": naive, "samstream": ours,
+            "masks_per_s_ratio": round(ours["masks_per_s"] / max(naive["masks_per_s"], 1e-9), 2),
+            "tracker_ms_per_frame_per_object": round(ours["tracker_ms_per_frame"] / max(1, objects), 2)}
+
+
+def soak(model: str = "classic", seconds: float = 600.0, objects: int = 2, sample_every: float = 30.0) -> dict:
+    """Run the pipeline on a synthetic 640x480 stream for ``seconds``; RSS sampled over time."""
+    from .pipeline import Pipeline
+    from .sources.synthetic import SyntheticScene
+    from .types import Prompt
+
+    scene = SyntheticScene(640, 480, num_objects=3, seed=11)
+    _, labels = scene.render(0)
+    ids = [k for k in scene.object_ids() if (labels == k).any()][:objects]
+    prompts = [Prompt(k, box=_gt_box(labels, k)) for k in ids]
+    samples = []
+    t0 = time.time()
+    next_sample = t0
+    frames = 0
+    with Pipeline("synthetic:640x480@30,seed=11,objects=3", model=model, prompts=prompts) as pipe:
+        for _ in pipe:
+            frames += 1
+            now = time.time()
+            if now >= next_sample:
+                samples.append({"t_s": round(now - t0, 1), "frames": frames, "rss_mb": round(_rss_mb(), 1)})
+                _log(f"soak: {samples[-1]}")
+                next_sample += sample_every
+            if now - t0 > seconds:
+                break
+    samples.append({"t_s": round(time.time() - t0, 1), "frames": frames, "rss_mb": round(_rss_mb(), 1)})
+    warm = [s["rss_mb"] for s in samples if s["t_s"] >= min(60.0, seconds / 4)]
+    return {"model": model, "seconds": seconds, "objects": objects, "samples": samples,
+            "rss_growth_mb_after_warmup": round(max(warm) - min(warm), 1) if warm else None}

@@ -28,6 +28,9 @@ Run `samstream COMMAND --help` for the options and examples of each.
 """
 
 
+_DEFAULT_BENCH_MODELS = "classic,mobilesam,efficientvit_sam_l0,sam_vit_b"
+
+
 def _xy(text: str, n: int, what: str) -> list[float]:
     try:
         vals = [float(v) for v in text.replace(" ", "").split(",")]
@@ -162,13 +165,21 @@ def _parser() -> argparse.ArgumentParser:
                     "\"weights\": \"random\"): the timings are real, no quality is measured.",
         epilog="examples:\n"
                "  samstream bench --json bench.json\n"
-               "  samstream bench --models mobilesam --runs 20\n")
-    p.add_argument("--models", default="classic,mobilesam,efficientvit_sam_l0,sam_vit_b",
+               "  samstream bench --models mobilesam --runs 20\n"
+               "  samstream bench --pipeline --models classic,mobilesam@random --json pipeline.json\n"
+               "  samstream bench --soak --seconds 600\n")
+    p.add_argument("--models", default=_DEFAULT_BENCH_MODELS,
                    help="comma-separated models to measure (default: classic,mobilesam,efficientvit_sam_l0,sam_vit_b)")
     p.add_argument("--backends", default="torch,fp32,fp16,bf16,int8",
                    help="comma-separated: torch, fp32, fp16, bf16, int8 (default: all)")
     p.add_argument("--runs", type=int, default=10, help="timed runs per measurement (default 10; torch ViT-B uses fewer)")
     p.add_argument("--threads", type=int, default=0, help="OpenVINO inference threads (0 = all cores)")
+    p.add_argument("--pipeline", action="store_true",
+                   help="instead: masks/s and latency of the live pipeline vs the naive per-frame loop on a "
+                        "640x480 30 fps synthetic stream (same model, same run)")
+    p.add_argument("--seconds", type=float, default=15.0, help="--pipeline/--soak: seconds per measurement (default 15)")
+    p.add_argument("--objects", type=int, default=1, help="--pipeline: tracked objects (default 1)")
+    p.add_argument("--soak", action="store_true", help="instead: run the pipeline for --seconds and sample memory (RSS)")
     p.add_argument("--json", type=Path, help="write the records to this JSON file")
     return ap
 
@@ -279,8 +290,21 @@ def cmd_segment(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_model_bench
+    from .bench import bench_pipeline, run_model_bench, soak
 
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.pipeline or args.soak:
+        if args.models == _DEFAULT_BENCH_MODELS:
+            models = ["classic"]
+        out = []
+        for m in models:
+            r = soak(m, seconds=args.seconds) if args.soak else bench_pipeline(m, seconds=args.seconds, objects=args.objects)
+            print(json.dumps(r, indent=2))
+            out.append(r)
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2))
+            print(f"wrote {args.json}")
+        return 0
     records = run_model_bench(
         models=[m.strip() for m in args.models.split(",") if m.strip()],
         backends=[b.strip() for b in args.backends.split(",") if b.strip()],

@@ -117,7 +117,19 @@ class FlowEstimator:
 
     def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM):
         self._dis = cv2.DISOpticalFlow_create(preset)
+        self._last: Optional[np.ndarray] = None
 
-    def __call__(self, target_small: np.ndarray, source_small: np.ndarray, full_hw: tuple[int, int]) -> FlowField:
-        """Flow from ``target`` back to ``source`` (grey, same low-res size)."""
-        return FlowField(self._dis.calc(target_small, source_small, None), full_hw)
+    def __call__(self, target_small: np.ndarray, source_small: np.ndarray, full_hw: tuple[int, int],
+                 warm_start: bool = False) -> FlowField:
+        """Flow from ``target`` back to ``source`` (grey, same low-res size).
+
+        ``warm_start`` starts from the previous consecutive-frame flow (motion continues), which
+        lets the fast presets follow large, steady motion.
+        """
+        init = None
+        if warm_start and self._last is not None and self._last.shape[:2] == target_small.shape:
+            init = self._last.copy()
+        flow = self._dis.calc(target_small, source_small, init)
+        if warm_start:
+            self._last = flow
+        return FlowField(flow, full_hw)
