@@ -8,9 +8,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .pipeline import Pipeline  # noqa: E402
+from .sources import open_source  # noqa: E402
 from .types import Frame, Prompt, Segmentation  # noqa: E402
 
-__all__ = ["Frame", "Prompt", "Segmentation", "load_predictor", "__version__"]
+__all__ = ["Frame", "Pipeline", "Prompt", "Segmentation", "load_predictor", "open_source", "__version__"]
 
 
 def load_predictor(model: str = "classic", precision: str = "fp16", **kw):

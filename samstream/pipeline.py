@@ -201,9 +201,10 @@ class Pipeline:
                 if self._closed:
                     break
                 self._in_rate.tick()
-                if self._frames_out == 0:
+                first = self._frames_out == 0
+                if first:
                     self._first_frame(frame)
-                seg = self.tracker.track(frame)
+                seg = self.tracker.track(frame, resolve_now=first)
                 t0 = time.perf_counter()
                 for sink in self.sinks:
                     try:

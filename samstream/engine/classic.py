@@ -422,7 +422,7 @@ class ClassicPredictor(Predictor):
         if sure_f.sum() < 8 or sure_b.sum() < 8:
             seg_c = _grabcut(img_c, tri, self.fine_iters)
         else:
-            guide = img_c.astype(np.float32) * (1.0 / 255.0)
+            guide = _planes(img_c)
             b8 = np.ascontiguousarray(base[cy0:cy1, cx0:cx1]).astype(np.uint8)
             dist = cv2.distanceTransform(b8, cv2.DIST_L2, 3) - cv2.distanceTransform(1 - b8, cv2.DIST_L2, 3)
             e, wconf = _colour_evidence(guide, img_c, sure_f, sure_b, radius)
@@ -432,7 +432,7 @@ class ClassicPredictor(Predictor):
             prob[sure_b] = 0.0
             if self.guide_radius > 0:
                 a, b = _guided_coeffs(guide, prob.astype(np.float32), self.guide_radius, self.guide_eps)
-                prob = (a * guide).sum(axis=2) + b
+                prob = _apply_guided(a, b, guide)
             if self.graphcut_weight > 0:
                 prob = (1.0 - self.graphcut_weight) * prob + self.graphcut_weight * self._graphcut_vote(img_c, tri)
             seg_c = prob > 0.5
@@ -547,17 +547,13 @@ class ClassicPredictor(Predictor):
         p = seg.astype(np.float32)
         if smooth_only or self.guide_radius == 0:
             return np.clip(cv2.resize(p, (rw, rh), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
-        guide = fine_img.astype(np.float32) * (1.0 / 255.0)
+        guide = _planes(fine_img)
         a, b = _guided_coeffs(guide, p, self.guide_radius, self.guide_eps)
-        full = img[y0:y1, x0:x1]
-        if full.shape[:2] != guide.shape[:2]:
-            a = cv2.resize(a, (rw, rh), interpolation=cv2.INTER_LINEAR)
+        if (rh, rw) != p.shape:
+            a = [cv2.resize(c, (rw, rh), interpolation=cv2.INTER_LINEAR) for c in a]
             b = cv2.resize(b, (rw, rh), interpolation=cv2.INTER_LINEAR)
-            gfull = full.astype(np.float32) * (1.0 / 255.0)
-        else:
-            gfull = guide
-        q = (a * gfull).sum(axis=2) + b
-        return np.clip(q, 0.0, 1.0)
+            guide = _planes(img[y0:y1, x0:x1])
+        return np.clip(_apply_guided(a, b, guide), 0.0, 1.0)
 
     def _score(self, img: np.ndarray, roi: Rect, alpha: np.ndarray, ctx: "_Prompts") -> float:
         """Confidence in ``[0, 1]`` for one mask: a documented heuristic, not a learned IoU.
@@ -1027,17 +1023,23 @@ def _blur_hist(h: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     ).reshape(b, b, b)
 
 
+def _planes(img: np.ndarray) -> list[np.ndarray]:
+    """``uint8 (h, w, 3)`` -> three contiguous float32 planes in ``[0, 1]``."""
+    return list(cv2.split(img.astype(np.float32) * (1.0 / 255.0)))
+
+
 def _colour_evidence(
-    guide: np.ndarray, img: np.ndarray, fg: np.ndarray, bg: np.ndarray, radius: int
+    g: list[np.ndarray], img: np.ndarray, fg: np.ndarray, bg: np.ndarray, radius: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Colour evidence ``e`` (about ``[-1, 1]``, > 0 = object-like) and its confidence ``w`` in ``[0, 1]``.
 
-    ``guide`` is the image as float32 ``[0, 1]`` ``(h, w, 3)``; ``fg`` / ``bg`` the fixed sample
-    pixels. Local part: object / background colour means and variances in a
-    ``(2 radius + 1)^2`` window (unnormalised box filters), ``e_loc = (|I - m_b|^2 - |I - m_f|^2)
-    / (|m_f - m_b|^2 + v_f + v_b)`` and ``w = |m_f - m_b|^2 / (|m_f - m_b|^2 + v_f + v_b)``.
-    Global part: the log ratio of smoothed colour histograms, scaled to ``[-1, 1]``. Where a
-    window lacks samples of either side only the global part is used, with ``w = 0.5``.
+    ``g`` holds the image as three float32 ``[0, 1]`` planes, ``img`` the same ``uint8 (h, w, 3)``;
+    ``fg`` / ``bg`` are the fixed sample pixels. Local part: object / background colour means and
+    variances in a ``(2 radius + 1)^2`` window (unnormalised box filters),
+    ``e_loc = (|I - m_b|^2 - |I - m_f|^2) / (|m_f - m_b|^2 + v_f + v_b)`` and
+    ``w = |m_f - m_b|^2 / (|m_f - m_b|^2 + v_f + v_b)``. Global part: the log ratio of smoothed
+    colour histograms, scaled to ``[-1, 1]``, added with weight 0.5. Where a window lacks
+    samples of either side only the global part is used, with ``w = 0.5``.
     """
     k = (2 * radius + 1, 2 * radius + 1)
 
@@ -1046,57 +1048,71 @@ def _colour_evidence(
 
     ff = fg.astype(np.float32)
     bf = bg.astype(np.float32)
-    sq = (guide * guide).sum(axis=2)
+    sq = g[0] * g[0] + g[1] * g[1] + g[2] * g[2]
     n_f = box(ff)
     n_b = box(bf)
-    mu_f = box(guide * ff[..., None]) / np.maximum(n_f, 1.0)[..., None]
-    mu_b = box(guide * bf[..., None]) / np.maximum(n_b, 1.0)[..., None]
-    v_f = np.maximum(box(sq * ff) / np.maximum(n_f, 1.0) - (mu_f * mu_f).sum(axis=2), 1e-4)
-    v_b = np.maximum(box(sq * bf) / np.maximum(n_b, 1.0) - (mu_b * mu_b).sum(axis=2), 1e-4)
-    sep = ((mu_f - mu_b) ** 2).sum(axis=2)
-    denom = sep + v_f + v_b
-    e_loc = (((guide - mu_b) ** 2).sum(axis=2) - ((guide - mu_f) ** 2).sum(axis=2)) / denom
-    w_loc = sep / denom
+    inv_f = 1.0 / np.maximum(n_f, 1.0)
+    inv_b = 1.0 / np.maximum(n_b, 1.0)
+    mu_f = [box(c * ff) * inv_f for c in g]
+    mu_b = [box(c * bf) * inv_b for c in g]
+    v_f = box(sq * ff) * inv_f
+    v_b = box(sq * bf) * inv_b
+    sep = np.zeros_like(sq)
+    d_f = np.zeros_like(sq)
+    d_b = np.zeros_like(sq)
+    for c, mf, mb in zip(g, mu_f, mu_b):
+        v_f -= mf * mf
+        v_b -= mb * mb
+        sep += (mf - mb) ** 2
+        d_f += (c - mf) ** 2
+        d_b += (c - mb) ** 2
+    denom = sep + np.maximum(v_f, 1e-4) + np.maximum(v_b, 1e-4)
     pg = _colour_prob(img, fg, bg, mixture=False)
     e_glob = np.clip(np.log((pg + 1e-3) / (1.0 - pg + 1e-3)), -4.0, 4.0) * 0.25
     ok = (n_f >= 5) & (n_b >= 5)
-    e = np.where(ok, e_loc + 0.5 * e_glob, e_glob)
-    w = np.where(ok, w_loc, 0.5)
+    e = np.where(ok, (d_b - d_f) / denom + 0.5 * e_glob, e_glob)
+    w = np.where(ok, sep / denom, 0.5)
     return e.astype(np.float32), w.astype(np.float32)
 
 
-def _guided_coeffs(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Colour guided filter (He et al. 2010) coefficients ``a (h, w, 3)``, ``b (h, w)`` (box-averaged)."""
+def _guided_coeffs(g: list[np.ndarray], p: np.ndarray, r: int, eps: float) -> tuple[list[np.ndarray], np.ndarray]:
+    """Colour guided filter (He et al. 2010): box-averaged coefficients ``a`` (3 planes), ``b``.
+
+    ``g``: guide as three float32 planes in ``[0, 1]``; ``p``: float32 input; the filtered output
+    is ``a0 g0 + a1 g1 + a2 g2 + b`` (:func:`_apply_guided`), also on an upsampled guide.
+    """
     k = (2 * r + 1, 2 * r + 1)
 
     def box(x):
         return cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)
 
-    mi = box(guide)
+    g0, g1, g2 = g
+    m0, m1, m2 = box(g0), box(g1), box(g2)
     mp = box(p)
-    mip = box(guide * p[..., None])
-    cov = mip - mi * mp[..., None]
-    i0, i1, i2 = guide[..., 0], guide[..., 1], guide[..., 2]
-    m0, m1, m2 = mi[..., 0], mi[..., 1], mi[..., 2]
-    v00 = box(i0 * i0) - m0 * m0 + eps
-    v01 = box(i0 * i1) - m0 * m1
-    v02 = box(i0 * i2) - m0 * m2
-    v11 = box(i1 * i1) - m1 * m1 + eps
-    v12 = box(i1 * i2) - m1 * m2
-    v22 = box(i2 * i2) - m2 * m2 + eps
+    c0 = box(g0 * p) - m0 * mp
+    c1 = box(g1 * p) - m1 * mp
+    c2 = box(g2 * p) - m2 * mp
+    v00 = box(g0 * g0) - m0 * m0 + eps
+    v01 = box(g0 * g1) - m0 * m1
+    v02 = box(g0 * g2) - m0 * m2
+    v11 = box(g1 * g1) - m1 * m1 + eps
+    v12 = box(g1 * g2) - m1 * m2
+    v22 = box(g2 * g2) - m2 * m2 + eps
     # inverse of the symmetric 3x3 covariance by cofactors
-    c00 = v11 * v22 - v12 * v12
-    c01 = v02 * v12 - v01 * v22
-    c02 = v01 * v12 - v02 * v11
-    c11 = v00 * v22 - v02 * v02
-    c12 = v01 * v02 - v00 * v12
-    c22 = v00 * v11 - v01 * v01
-    det = v00 * c00 + v01 * c01 + v02 * c02
-    inv_det = 1.0 / np.maximum(det, 1e-12)
-    c0, c1, c2 = cov[..., 0], cov[..., 1], cov[..., 2]
-    a = np.empty_like(guide)
-    a[..., 0] = (c00 * c0 + c01 * c1 + c02 * c2) * inv_det
-    a[..., 1] = (c01 * c0 + c11 * c1 + c12 * c2) * inv_det
-    a[..., 2] = (c02 * c0 + c12 * c1 + c22 * c2) * inv_det
-    b = mp - (a * mi).sum(axis=2)
-    return box(a), box(b)
+    i00 = v11 * v22 - v12 * v12
+    i01 = v02 * v12 - v01 * v22
+    i02 = v01 * v12 - v02 * v11
+    i11 = v00 * v22 - v02 * v02
+    i12 = v01 * v02 - v00 * v12
+    i22 = v00 * v11 - v01 * v01
+    inv_det = 1.0 / np.maximum(v00 * i00 + v01 * i01 + v02 * i02, 1e-12)
+    a0 = (i00 * c0 + i01 * c1 + i02 * c2) * inv_det
+    a1 = (i01 * c0 + i11 * c1 + i12 * c2) * inv_det
+    a2 = (i02 * c0 + i12 * c1 + i22 * c2) * inv_det
+    b = mp - a0 * m0 - a1 * m1 - a2 * m2
+    return [box(a0), box(a1), box(a2)], box(b)
+
+
+def _apply_guided(a: list[np.ndarray], b: np.ndarray, g: list[np.ndarray]) -> np.ndarray:
+    return a[0] * g[0] + a[1] * g[1] + a[2] * g[2] + b
+

@@ -271,8 +271,13 @@ class Tracker:
             self.encoder.close()
 
     # -- per frame ------------------------------------------------------------------------------
-    def track(self, frame: Frame) -> Segmentation:
-        """The masks of every object in ``frame`` (aligned to it)."""
+    def track(self, frame: Frame, resolve_now: bool = False) -> Segmentation:
+        """The masks of every object in ``frame`` (aligned to it).
+
+        ``resolve_now`` decodes new user prompts on this very frame, inline (the pipeline does this
+        for the first frame, so results have masks from frame 0); otherwise they resolve with the
+        next asynchronous keyframe, a few frames later.
+        """
         if not isinstance(frame, Frame):
             raise ValueError(f"track() takes a samstream.Frame, got {type(frame).__name__}.")
         t0 = time.perf_counter()
@@ -315,7 +320,11 @@ class Tracker:
             # 4. next keyframe
             need_user = any(o.pending is not None for o in self._objects.values())
             if self._objects:
-                if not self.asynchronous:
+                if self.asynchronous and resolve_now and need_user:
+                    key = self._snapshot(frame, grey)
+                    self._run_sync(key, frame)
+                    self._apply(key, frame, grey)
+                elif not self.asynchronous:
                     interval = max(1, self.config.keyframe_interval)
                     if need_user or frame.index - self._last_key_index >= interval:
                         key = self._snapshot(frame, grey)

@@ -1,0 +1,355 @@
+"""The Gradio page of the live view (the only module that imports Gradio).
+
+Layout: the live picture (an ``<img>`` fed by the MJPEG route of :mod:`samstream.ui.live`, with
+a click handler that sends image-pixel coordinates), the prompting controls, the input chooser
+(server-side source or the browser's webcam, streamed with ``stream_every=0.033``), the model
+selector, opacity, show/hide, and a live readout refreshed twice a second by a ``gr.Timer``.
+In the page, a small script decodes the frame stamp of every displayed frame and shows the
+frames displayed per second and the capture-to-display latency measured *in the browser*
+(``window.samstreamMeter`` holds the raw numbers for benchmarks and tests).
+
+Disk: Gradio writes uploaded/streamed files to its cache dir; we give it a private
+``GRADIO_TEMP_DIR`` (removed at exit) unless one is set, and ``delete_cache`` removes files
+older than five minutes every minute. The live picture itself writes nothing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import tempfile
+from typing import Any, Optional, Union
+
+
+def _prepare_env() -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        d = tempfile.mkdtemp(prefix="samstream-gradio-")
+        os.environ["GRADIO_TEMP_DIR"] = d
+        atexit.register(shutil.rmtree, d, True)
+
+
+_prepare_env()
+
+import gradio as gr  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+from .live import BOUNDARY, MJPEG_PATH, Hub, View, model_choices, readout  # noqa: E402
+from .stamp import STAMP_JS  # noqa: E402
+
+__all__ = ["build_app", "serve", "make_routes", "DELETE_CACHE"]
+
+#: Gradio cache clean-up: every 60 s, delete files older than 300 s.
+DELETE_CACHE = (60, 300)
+INPUTS = ("server source", "browser webcam")
+
+_CSS = """
+#samstream-live img.samstream-live {max-width: 100%; height: auto; display: block; cursor: crosshair;
+  image-rendering: auto; background: #222;}
+#samstream-live .samstream-meter {font: 12px monospace; color: #888; margin-top: 4px;}
+#samstream-message p {margin: 0;}
+#samstream-errors p {color: #c62828; font-weight: 600; margin: 0;}
+"""
+
+# Runs once per page: the click handler (event delegation, so a re-rendered <img> keeps working)
+# and the in-browser meter (frames displayed per second, capture-to-display latency).
+_JS_ON_LOAD = STAMP_JS + """
+window.samstreamDecodeStamp = samstreamDecodeStamp;
+element.addEventListener('click', (e) => {
+  const img = e.target.closest ? e.target.closest('img.samstream-live') : null;
+  if (!img) return;
+  const r = img.getBoundingClientRect();
+  const w = img.naturalWidth, h = img.naturalHeight;
+  if (!w || !h || !r.width || !r.height) return;
+  const x = (e.clientX - r.left) * w / r.width, y = (e.clientY - r.top) * h / r.height;
+  trigger('click', {x: x, y: y, width: w, height: h, shift: e.shiftKey});
+});
+if (!window.samstreamMeter) {
+  const meter = {frames: 0, index: -1, latencies: [], shown: [], started: performance.now()};
+  window.samstreamMeter = meter;
+  const canvas = document.createElement('canvas');
+  let lastReport = performance.now();
+  const loop = () => {
+    const img = document.querySelector('#samstream-live img.samstream-live');
+    if (img && img.complete && img.naturalWidth) {
+      let s = null;
+      try { s = samstreamDecodeStamp(img, canvas); } catch (err) { s = null; }
+      if (s && s.index !== meter.index) {
+        const now = Date.now();
+        let lat = (now % 4294967296) - s.ms;
+        if (lat < -2147483648) lat += 4294967296;
+        if (lat > 2147483648) lat -= 4294967296;
+        meter.index = s.index; meter.frames += 1;
+        meter.latencies.push(lat); meter.shown.push(performance.now());
+        if (meter.latencies.length > 600) { meter.latencies.shift(); meter.shown.shift(); }
+      }
+    }
+    const t = performance.now();
+    if (t - lastReport > 1000) {
+      lastReport = t;
+      const recent = meter.shown.filter((v) => t - v < 2000);
+      const lats = meter.latencies.slice(-recent.length).slice().sort((a, b) => a - b);
+      const fps = recent.length / 2;
+      const med = lats.length ? lats[Math.floor(lats.length / 2)] : null;
+      const el = document.querySelector('#samstream-live .samstream-meter');
+      if (el) el.textContent = 'in this browser: ' + fps.toFixed(1) + ' frames displayed/s, capture-to-display '
+        + (med === null ? '-' : Math.round(med) + ' ms') + ' (median, last 2 s), frame ' + meter.index;
+    }
+    requestAnimationFrame(loop);
+  };
+  requestAnimationFrame(loop);
+}
+"""
+
+_INTRO = """### samstream · live segmentation
+Click the picture to segment what you click (**include**); switch the click mode to **exclude** to
+carve a region out of the object, or **box** and click two opposite corners. *New object* starts
+the next one; every object keeps its id and colour (the ids published on ROS 2)."""
+
+
+def _img_html(sid: str) -> str:
+    return (f'<img class="samstream-live" src="{MJPEG_PATH.lstrip("/")}?sid={sid}" alt="live view" '
+            f'draggable="false"><div class="samstream-meter">in this browser: waiting for frames</div>')
+
+
+def _sid(request: Optional[gr.Request]) -> str:
+    sid = getattr(request, "session_hash", None) if request is not None else None
+    if not sid:
+        raise ValueError("this event has no browser session: reload the page.")
+    return str(sid)
+
+
+def _fmt(v: Any, unit: str = "", digits: int = 1) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}{unit}"
+    return f"{v}{unit}"
+
+
+def stats_markdown(r: dict) -> str:
+    objs = ", ".join(f'<span style="color:{r["colours"].get(o, "#888")}">■</span> {o}' for o in r["objects"]) or "none"
+    size = f'{r["size"][0]}x{r["size"][1]}' if r.get("size") else "–"
+    return (
+        f"**input** {r['input']} ({size}, {r['state']})  \n"
+        f"**model** {r['model']}  \n"
+        f"**input fps** {_fmt(r['input_fps'])} · **output fps** {_fmt(r['output_fps'])} · "
+        f"**sent to this tab** {_fmt(r['display_fps'])} fps  \n"
+        f"**encoder latency** {_fmt(r['encoder_latency_ms'], ' ms')} · "
+        f"**keyframe age** {_fmt(r['keyframe_age_frames'], ' frames')} · "
+        f"**pipeline latency** {_fmt(r['latency_ms'], ' ms')}  \n"
+        f"**dropped (stale) frames** {r['dropped_frames']} · **frames** {r['frames_out']}  \n"
+        f"**objects** {objs}"
+    )
+
+
+def build_app(hub: Optional[Hub] = None, *, source: Union[str, int] = "synthetic", model: str = "classic",
+              precision: str = "fp16", readout_s: float = 0.5) -> gr.Blocks:
+    """The Gradio Blocks of the live view. ``hub`` (made from ``source``/``model`` if omitted)
+    is reachable as ``app.samstream_hub``; serve it with :func:`serve` (which adds the MJPEG route)."""
+    if hub is None:
+        hub = Hub(source, model=model, precision=precision)
+
+    def act(fn):
+        """Run a view action; a ValueError becomes the page message, the stream keeps running."""
+        def run(*args, request: gr.Request = None):
+            try:
+                view = hub.view(_sid(request))
+                out = fn(view, *args)
+                return "" if out is None else f"✔ {out}"
+            except (ValueError, KeyError) as exc:
+                return f"⚠ {exc}"
+            except Exception as exc:  # never a dead page
+                return f"⚠ unexpected error: {type(exc).__name__}: {exc}"
+        return run
+
+    with gr.Blocks(title="samstream live view", delete_cache=DELETE_CACHE) as demo:
+        gr.Markdown(_INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=660):
+                live = gr.HTML(value="", js_on_load=_JS_ON_LOAD, elem_id="samstream-live", min_height=240)
+                message = gr.Markdown("", elem_id="samstream-message")
+                errors = gr.Markdown("", elem_id="samstream-errors")
+                with gr.Row():
+                    mode = gr.Radio(list(View.MODES), value="include", label="a click adds", elem_id="samstream-mode",
+                                    scale=2)
+                    new_btn = gr.Button("New object", elem_id="samstream-new", scale=1)
+                    clear_btn = gr.Button("Clear", elem_id="samstream-clear", variant="stop", scale=1)
+                    every_btn = gr.Button("Segment everything", elem_id="samstream-everything", scale=1)
+                with gr.Row():
+                    remove_dd = gr.Dropdown(choices=[], value=None, label="object", elem_id="samstream-remove-id",
+                                            allow_custom_value=True, scale=2)
+                    remove_btn = gr.Button("Remove object", elem_id="samstream-remove", scale=1)
+                    box_tb = gr.Textbox(label="box x1,y1,x2,y2 (pixels)", placeholder="100,80,300,260",
+                                        elem_id="samstream-box", scale=2)
+                    box_btn = gr.Button("Add box", elem_id="samstream-add-box", scale=1)
+            with gr.Column(scale=1, min_width=300):
+                inp = gr.Radio(list(INPUTS), value=INPUTS[0], label="input", elem_id="samstream-input",
+                               info=f"server source: {hub.server.label}")
+                cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="webcam (press Record)",
+                               webcam_options=gr.WebcamOptions(mirror=False), visible=False,
+                               elem_id="samstream-webcam", height=240)
+                model_dd = gr.Dropdown(choices=model_choices(), value=hub.server.model, label="model",
+                                       info="classic needs no weights; others: `samstream export NAME`",
+                                       elem_id="samstream-model", allow_custom_value=True)
+                alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="overlay opacity", elem_id="samstream-alpha")
+                hide_dd = gr.Dropdown(choices=[], value=[], multiselect=True, label="hide objects",
+                                      elem_id="samstream-hide")
+                restart_btn = gr.Button("Restart source", elem_id="samstream-restart")
+                stats = gr.Markdown("", elem_id="samstream-stats")
+        timer = gr.Timer(readout_s)
+
+        def on_load(request: gr.Request):
+            sid = _sid(request)
+            view = hub.view(sid)
+            return _img_html(sid), gr.Dropdown(choices=model_choices(), value=view.stream.model)
+
+        demo.load(on_load, None, [live, model_dd], show_progress="hidden")
+
+        def on_click(evt: gr.EventData, request: gr.Request):
+            data = getattr(evt, "_data", None) or {}
+            return act(lambda v: v.click(data.get("x"), data.get("y"), data.get("width"), data.get("height")))(
+                request=request)
+
+        live.click(on_click, None, message, show_progress="hidden", trigger_mode="multiple", concurrency_limit=4)
+        mode.change(lambda m, request: act(lambda v: v.set_mode(m))(request=request), mode, message,
+                    show_progress="hidden")
+        new_btn.click(act(lambda v: v.new_object()), None, message, show_progress="hidden")
+        clear_btn.click(act(lambda v: v.clear()), None, message, show_progress="hidden")
+        every_btn.click(act(lambda v: v.segment_everything()), None, message, show_progress="hidden")
+        remove_btn.click(act(lambda v, oid: v.remove(oid)), remove_dd, message, show_progress="hidden")
+        box_btn.click(act(lambda v, text: v.enter_box(text)), box_tb, message, show_progress="hidden")
+        alpha.change(act(lambda v, a: v.set_alpha(a)), alpha, message, show_progress="hidden",
+                     trigger_mode="always_last")
+        hide_dd.change(act(lambda v, ids: v.set_hidden(ids)), hide_dd, message, show_progress="hidden")
+        restart_btn.click(act(lambda v: (v.stream.restart(), f"restarting {v.stream.label}")[1]), None, message,
+                          show_progress="hidden")
+
+        def on_model(name, request: gr.Request):
+            def run(v):
+                if name == v.stream.model:
+                    return None
+                v.stream.set_model(name)
+                return f"model {name} loaded; objects carried over as masks."
+            return act(run)(request=request)
+
+        model_dd.change(on_model, model_dd, message, show_progress="hidden")
+
+        def on_input(choice, request: gr.Request):
+            webcam = choice == INPUTS[1]
+            msg = act(lambda v: (v.set_input(webcam),
+                                 "webcam: press 'Record' on the webcam panel (allow the camera)" if webcam
+                                 else f"showing {v.hub.server.label}")[1])(request=request)
+            ok = not msg.startswith("⚠")
+            return msg, gr.Image(visible=webcam and ok), (choice if ok else INPUTS[0])
+
+        inp.change(on_input, inp, [message, cam, inp], show_progress="hidden")
+
+        def on_frame(frame, request: gr.Request):
+            try:
+                view = hub.find(_sid(request))
+                if view is not None:
+                    view.push_webcam(frame)
+            except ValueError:
+                pass  # shown by the readout (webcam limit); the stream keeps running
+
+        cam.stream(on_frame, cam, None, stream_every=0.033, concurrency_limit=8, show_progress="hidden",
+                   time_limit=None)
+
+        def on_tick(request: gr.Request):
+            view = hub.find(_sid(request))
+            if view is None:
+                return "", "⚠ this tab's session expired: reload the page.", gr.skip(), gr.skip()
+            view.touch()
+            r = readout(view)
+            ids = list(r["objects"])
+            ids_out = hide_out = gr.skip()
+            if ids != getattr(view, "_ui_ids", None):
+                view._ui_ids = ids
+                ids_out = gr.Dropdown(choices=[str(i) for i in ids])
+                hide_out = gr.Dropdown(choices=[str(i) for i in ids], value=[str(i) for i in ids if i in view.hidden])
+            err = " · ".join(f"⚠ {e}" for e in r["errors"])
+            return stats_markdown(r), err, ids_out, hide_out
+
+        timer.tick(on_tick, None, [stats, errors, remove_dd, hide_dd], show_progress="hidden",
+                   concurrency_limit=None)
+
+        def on_unload(request: gr.Request):
+            try:
+                hub.drop(_sid(request))
+            except ValueError:
+                pass
+
+        demo.unload(on_unload)
+    demo.samstream_hub = hub
+    return demo
+
+
+def make_routes(hub: Hub) -> list[Route]:
+    """The MJPEG stream route and a small JSON status route, for Gradio's FastAPI app."""
+
+    async def mjpeg(request: Request):
+        sid = request.query_params.get("sid", "")
+        if not sid or hub.find(sid) is None:
+            return PlainTextResponse("unknown or expired session: open (or reload) the live view page.", 404)
+        return StreamingResponse(hub.mjpeg(sid), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+                                 headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+    async def status(request: Request):
+        m = hub.server.metrics()
+        body = {"state": hub.server.state, "error": hub.server.error, "model": hub.server.model,
+                "source": hub.server.label, "frames_out": m.get("frames_out", 0),
+                "output_fps": m.get("output_fps", 0.0), "views": len(hub.views),
+                "webcams": sum(1 for v in hub.views if v.webcam is not None),
+                "temp_dir": os.environ.get("GRADIO_TEMP_DIR"), "rss_mb": _rss_mb()}
+        return JSONResponse(json.loads(json.dumps(body, default=str)))
+
+    return [Route(MJPEG_PATH, mjpeg), Route("/samstream/status", status)]
+
+
+def _rss_mb() -> Optional[float]:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        pass
+    return None
+
+
+def serve(source: Union[str, int] = "synthetic", model: str = "classic", precision: str = "fp16",
+          host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
+          quiet: bool = False, hub: Optional[Hub] = None) -> gr.Blocks:
+    """Start the live view at ``http://host:port`` (``share=True``: also a public Gradio link).
+
+    With ``block=False`` the server runs in the background and the Blocks is returned (close it
+    with ``demo.close()`` and ``demo.samstream_hub.close()``).
+    """
+    if hub is None:
+        hub = Hub(source, model=model, precision=precision)
+    demo = build_app(hub)
+    try:
+        demo.launch(server_name=host, server_port=int(port), share=share, prevent_thread_lock=True,
+                    app_kwargs={"routes": make_routes(hub)}, quiet=quiet, show_error=True, ssr_mode=False,
+                    css=_CSS)
+    except OSError as exc:
+        hub.close()
+        raise RuntimeError(f"cannot serve on {host}:{port} ({exc}): pick a free port with --port N.") from None
+    if not quiet:
+        print(f"samstream live view: http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+              f"  (source {hub.server.label}, model {hub.server.model}; Ctrl+C to stop)", flush=True)
+    if block:
+        try:
+            demo.block_thread()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            hub.close()
+            demo.close()
+    return demo
