@@ -23,6 +23,7 @@ Commands:
   run        segment and track objects in a live stream or a file (the main job)
   eval       accuracy (J, F) and fps on DAVIS-layout video data, with a chart
   bench      encoder/decoder latency side by side (PyTorch, OpenVINO FP32/FP16/INT8), JSON
+  demo       the live view in your browser: click to segment, webcam or server-side source
 
 Run `samstream COMMAND --help` for the options and examples of each.
 """
@@ -66,7 +67,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list models and cached exports", formatter_class=fmt,
                        description="List the models samstream knows, their licence, checkpoint, and which "
-                                   "exports (official or random-init; fp32/fp16/int8) are in the cache.")
+                                   "exports (official or random-init; fp32/fp16/int8) are in the cache.",
+                       epilog="examples:\n"
+                              "  samstream models\n"
+                              "  samstream models --json     # with checkpoint URLs and SHA-256\n"
+                              "the cache is ~/.cache/samstream ($XDG_CACHE_HOME, or $SAMSTREAM_CACHE).\n")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     p = sub.add_parser(
@@ -113,11 +118,13 @@ def _parser() -> argparse.ArgumentParser:
                     "runs asynchronously on keyframes; optical flow carries masks in between) and write the "
                     "results to sinks. Prompts refer to the first frame. With no prompt, the largest objects "
                     "found by segment-everything on the first frame are tracked (--auto-objects).",
-        epilog="sources: synthetic | synthetic:640x480@30 | 0 (webcam) | /dev/video0 | video.mp4 | frames/ | rtsp://...\n"
+        epilog="sources: synthetic | synthetic:640x480@30 | 0 (webcam) | /dev/video0 | video.mp4 | frames/ | rtsp://... | ros2:/camera/image_raw\n"
                "examples:\n"
                "  samstream run --source synthetic --max-frames 300 --out out.mp4\n"
                "  samstream run --source clip.mp4 --prompt box:120,80,300,260@1 --prompt point:400,200@2 --stats-json s.json\n"
-               "  samstream run --source 0 --model mobilesam --prompt point:320,240\n")
+               "  samstream run --source 0 --model mobilesam --prompt point:320,240\n"
+               "  samstream run --source synthetic --ros2 --record run.mcap      # topics /samstream/mask, ...\n"
+               "  samstream run --source ros2:/camera/image_raw --ros2 --auto-objects 0   # prompts via ROS topics\n")
     p.add_argument("--source", "-s", default="synthetic", help="where frames come from (default: synthetic)")
     _add_model_args(p)
     p.add_argument("--prompt", action="append", default=[], metavar="KIND:VALUES[@ID]",
@@ -133,6 +140,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sync", action="store_true", help="refresh keyframes inline (deterministic; for files and tests)")
     p.add_argument("--stats-json", type=Path, help="write the final metrics as JSON here")
     p.add_argument("--quiet", "-q", action="store_true", help="no live status line")
+    g = p.add_argument_group(
+        "ROS 2 (needs a sourced ROS 2 distro or `pip install samstream[ros]`; see docs/ros2.md)",
+        "--source ros2:/camera/image_raw reads a sensor_msgs/Image topic (bgr8, rgb8, mono8, yuv422, ...;\n"
+        "a topic ending in /compressed: CompressedImage). --ros2 publishes, under the namespace:\n"
+        "  mask             sensor_msgs/Image mono8 label map (0 background, k = object id)\n"
+        "  mask/compressed  sensor_msgs/CompressedImage, PNG, format \"mono8; png compressed\"\n"
+        "  detections       vision_msgs/Detection2DArray (bbox centre/size in pixels, id, score)\n"
+        "  overlay          sensor_msgs/Image bgr8 with coloured masks (--ros2-overlay)\n"
+        "and takes: <ns>/prompts (Detection2DArray boxes; id = object id, empty = new object),\n"
+        "clicks on <image topic>_mouse_left and <ns>/overlay_mouse_left (geometry_msgs/Point, as\n"
+        "rqt_image_view sends them), <ns>/clear (std_msgs/Empty), <ns>/remove (std_msgs/Int32 id).")
+    g.add_argument("--ros2", action="store_true", help="publish results as ROS 2 topics (ROS_DOMAIN_ID is honoured)")
+    g.add_argument("--ros2-node", metavar="NAME", default=None, help="ROS 2 node name (default: samstream)")
+    g.add_argument("--ros2-namespace", metavar="NS", default=None,
+                   help="namespace of the topics (default: /samstream, e.g. /samstream/mask)")
+    g.add_argument("--ros2-qos", metavar="PROFILE[:DEPTH]", default=None,
+                   help="publisher QoS: default (reliable, depth 5: reaches reliable and best-effort "
+                        "subscribers), reliable (depth 10), sensor (best effort), transient_local (late "
+                        "joiners get the last message); e.g. sensor:2")
+    g.add_argument("--ros2-overlay", action="store_true",
+                   help="also publish (and with --record, record) the overlay topic: bgr8 frames with coloured masks")
+    g.add_argument("--record", type=Path, metavar="FILE.mcap",
+                   help="record the same topics as ROS 2 CDR messages into an MCAP file (Foxglove, ros2 bag); "
+                        "needs no ROS install, only `pip install samstream[ros]`")
 
     p = sub.add_parser(
         "eval", help="accuracy on DAVIS-layout data", formatter_class=fmt,
@@ -181,6 +212,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--objects", type=int, default=1, help="--pipeline: tracked objects (default 1)")
     p.add_argument("--soak", action="store_true", help="instead: run the pipeline for --seconds and sample memory (RSS)")
     p.add_argument("--json", type=Path, help="write the records to this JSON file")
+
+    p = sub.add_parser(
+        "demo", help="live view in the browser (Gradio)", formatter_class=fmt,
+        description="Open the live view: the segmented stream in your browser, updated live. Click the picture to "
+                    "segment an object (include/exclude points, boxes), with opacity, show/hide, a live readout "
+                    "of fps, encoder latency and keyframe age, and a model selector. Input: the server-side "
+                    "--source, or the browser's own webcam (pick 'browser webcam' in the page). With no camera "
+                    "and no weights it runs on the synthetic scene and the classic backend. Needs the [ui] extra.",
+        epilog="examples:\n"
+               "  samstream demo                                  # http://localhost:7860, synthetic scene\n"
+               "  samstream demo --source 0 --model mobilesam     # a local camera, a SAM export\n"
+               "  samstream demo --source clip.mp4 --port 8080    # a file, played in a loop\n"
+               "  samstream demo --host 0.0.0.0                   # reachable from other machines (no auth!)\n")
+    p.add_argument("--source", "-s", default="synthetic",
+                   help="server-side source: synthetic (default) | 0 | /dev/video0 | video.mp4 | frames/ | rtsp://...")
+    _add_model_args(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes it)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--share", action="store_true", help="also create a public gradio.live link (needs internet)")
     return ap
 
 
@@ -334,13 +385,22 @@ def cmd_run(args) -> int:
     sinks = []
     if args.out:
         sinks.append(VideoSink(args.out))
+    bridge, source = _ros2_sinks(args, sinks)
     if args.show and not _has_gui():
         raise RuntimeError("--show needs an OpenCV with windows, and samstream installs the headless one (no "
                            "libGL on servers): use `samstream demo` for the live view in a browser, or "
                            "`pip install opencv-python` on a desktop.")
-    pipe = Pipeline(args.source, model=args.model, prompts=prompts, sinks=sinks, precision=args.precision,
-                    asynchronous=not args.sync, auto_objects=args.auto_objects, max_frames=args.max_frames,
-                    source_options={"realtime": True} if args.realtime else None)
+    try:
+        pipe = Pipeline(source, model=args.model, prompts=prompts, sinks=sinks, precision=args.precision,
+                        asynchronous=not args.sync, auto_objects=args.auto_objects, max_frames=args.max_frames,
+                        source_options={"realtime": True} if args.realtime and isinstance(source, str) else None)
+    except BaseException:
+        for obj in [source, *sinks]:
+            if hasattr(obj, "close"):
+                obj.close()
+        raise
+    if bridge is not None:
+        bridge.attach(pipe)
     if init is not None and pipe.source.size and tuple(pipe.source.size) != (init.shape[1], init.shape[0]):
         w, h = pipe.source.size
         raise ValueError(f"--init-mask is {init.shape[1]}x{init.shape[0]} but the source is {w}x{h}: "
@@ -375,10 +435,58 @@ def cmd_run(args) -> int:
           f"dropped {m['dropped_frames']}, bad {m['bad_frames']}" + (" (interrupted)" if interrupted else ""))
     if args.out:
         print(f"video -> {args.out}")
+    if bridge is not None:
+        m["ros2"] = bridge.stats()
+        if args.ros2:
+            pub = m["ros2"]
+            print(f"ros2: published {pub.get('frames_published', 0)} results on {', '.join(pub['topics'].values())} "
+                  f"(dropped {pub.get('publish_dropped', 0)}; bad prompts {pub.get('bad_prompts', 0)}, "
+                  f"clicks {pub.get('bad_clicks', 0)}, commands {pub.get('bad_commands', 0)})")
+    for s in sinks:
+        if type(s).__name__ == "McapSink":
+            m["record"] = {"path": str(s.path), "frames": s.frames, "messages": s.messages, "dropped": s.dropped}
+            print(f"recorded {s.frames} frames ({s.messages} messages, dropped {s.dropped}) -> {s.path}")
     if args.stats_json:
         args.stats_json.write_text(json.dumps(m, indent=2, default=str))
         print(f"stats -> {args.stats_json}")
     return 130 if interrupted else 0
+
+
+def _ros2_sinks(args, sinks: list):
+    """The ROS 2 node / MCAP recorder of `run`: appends them to ``sinks``; returns (bridge or None, source)."""
+    source = args.source
+    ros_source = isinstance(source, str) and source.strip().lower().startswith("ros2:")
+    ros_opts = [o for o, v in (("--ros2-node", args.ros2_node), ("--ros2-namespace", args.ros2_namespace),
+                               ("--ros2-qos", args.ros2_qos)) if v is not None]
+    if ros_opts and not (args.ros2 or ros_source):
+        raise ValueError(f"{', '.join(ros_opts)} only matter with --ros2 (or --source ros2:/topic): add --ros2.")
+    if args.ros2_overlay and not (args.ros2 or args.record):
+        raise ValueError("--ros2-overlay publishes/records the overlay topic: add --ros2 and/or --record FILE.mcap.")
+    namespace = args.ros2_namespace if args.ros2_namespace is not None else "/samstream"
+    bridge = None
+    if args.ros2 or ros_source:
+        from .ros2.node import Ros2Bridge
+
+        bridge = Ros2Bridge(args.ros2_node or "samstream", namespace, qos=args.ros2_qos or "default",
+                            overlay=args.ros2_overlay, publish=args.ros2)
+        if ros_source:
+            try:
+                source = bridge.image_source(source.strip()[len("ros2:"):])
+            except BaseException:
+                bridge.close()
+                raise
+        sinks.append(bridge)  # publishes (with --ros2) and tells prompts the latest frame size
+    if args.record:
+        from .sinks.mcap import McapSink
+
+        try:
+            sinks.append(McapSink(args.record, namespace=namespace, overlay=args.ros2_overlay,
+                                  header_fn=bridge.header_for if bridge is not None else None))
+        except BaseException:
+            if bridge is not None:
+                bridge.close()
+            raise
+    return bridge, source
 
 
 def _has_gui() -> bool:
@@ -396,8 +504,21 @@ def cmd_eval(args) -> int:
     return run_cli_eval(args)
 
 
+def cmd_demo(args) -> int:
+    from .ui import require_gradio
+
+    require_gradio()  # ImportError naming `pip install 'samstream[ui]'`
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port {args.port} is not a TCP port: use 1..65535, e.g. --port 7860.")
+    from .ui import serve
+
+    serve(source=args.source, model=args.model, precision=args.precision, host=args.host, port=args.port,
+          share=args.share)
+    return 0
+
+
 COMMANDS = {"models": cmd_models, "export": cmd_export, "segment": cmd_segment, "run": cmd_run, "eval": cmd_eval,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "demo": cmd_demo}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -83,7 +83,8 @@ SOURCE_FORMS = (
     "  rtsp://..., http(s)://...        a network stream (also rtmp, udp, tcp, srt)\n"
     "  synthetic[:WxH][@FPS][,seed=N,objects=N,frames=N,realtime=0]\n"
     "                                   a synthetic scene with ground truth (e.g. synthetic:640x480@30)\n"
-    "  push[:NAME]                      frames pushed by code (PushSource.push)"
+    "  push[:NAME]                      frames pushed by code (PushSource.push)\n"
+    "  ros2:/camera/image_raw           a ROS 2 image topic (needs rclpy; see samstream.ros2.source)"
 )
 
 _SYN_SIZE = re.compile(r"^(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d*)?))?$", re.IGNORECASE)
@@ -195,6 +196,10 @@ def open_source(spec: Union[int, str, os.PathLike, Source], **options: Any) -> S
         name = s.partition(":")[2].strip() or "push"
         options.setdefault("name", name)
         return _construct(PushSource, (), options)
+    if low.startswith("ros2:"):
+        from ..ros2.source import Ros2ImageSource  # rclpy only now, lazily
+
+        return _construct(Ros2ImageSource, (s[len("ros2:"):].strip(),), options)
     if s.isdigit():
         return _construct(CaptureSource, (int(s),), options)
     if s.startswith("/dev/"):

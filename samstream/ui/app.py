@@ -154,18 +154,16 @@ def build_app(hub: Optional[Hub] = None, *, source: Union[str, int] = "synthetic
     if hub is None:
         hub = Hub(source, model=model, precision=precision)
 
-    def act(fn):
+    def act(request: Optional[gr.Request], fn, *args) -> str:
         """Run a view action; a ValueError becomes the page message, the stream keeps running."""
-        def run(*args, request: gr.Request = None):
-            try:
-                view = hub.view(_sid(request))
-                out = fn(view, *args)
-                return "" if out is None else f"✔ {out}"
-            except (ValueError, KeyError) as exc:
-                return f"⚠ {exc}"
-            except Exception as exc:  # never a dead page
-                return f"⚠ unexpected error: {type(exc).__name__}: {exc}"
-        return run
+        try:
+            view = hub.view(_sid(request))
+            out = fn(view, *args)
+            return gr.skip() if out is None else f"✔ {out}"
+        except (ValueError, KeyError) as exc:
+            return f"⚠ {exc}"
+        except Exception as exc:  # never a dead page
+            return f"⚠ unexpected error: {type(exc).__name__}: {exc}"
 
     with gr.Blocks(title="samstream live view", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(_INTRO)
@@ -212,22 +210,37 @@ def build_app(hub: Optional[Hub] = None, *, source: Union[str, int] = "synthetic
 
         def on_click(evt: gr.EventData, request: gr.Request):
             data = getattr(evt, "_data", None) or {}
-            return act(lambda v: v.click(data.get("x"), data.get("y"), data.get("width"), data.get("height")))(
-                request=request)
+            return act(request, lambda v: v.click(data.get("x"), data.get("y"), data.get("width"), data.get("height")))
 
-        live.click(on_click, None, message, show_progress="hidden", trigger_mode="multiple", concurrency_limit=4)
-        mode.change(lambda m, request: act(lambda v: v.set_mode(m))(request=request), mode, message,
-                    show_progress="hidden")
-        new_btn.click(act(lambda v: v.new_object()), None, message, show_progress="hidden")
-        clear_btn.click(act(lambda v: v.clear()), None, message, show_progress="hidden")
-        every_btn.click(act(lambda v: v.segment_everything()), None, message, show_progress="hidden")
-        remove_btn.click(act(lambda v, oid: v.remove(oid)), remove_dd, message, show_progress="hidden")
-        box_btn.click(act(lambda v, text: v.enter_box(text)), box_tb, message, show_progress="hidden")
-        alpha.change(act(lambda v, a: v.set_alpha(a)), alpha, message, show_progress="hidden",
-                     trigger_mode="always_last")
-        hide_dd.change(act(lambda v, ids: v.set_hidden(ids)), hide_dd, message, show_progress="hidden")
-        restart_btn.click(act(lambda v: (v.stream.restart(), f"restarting {v.stream.label}")[1]), None, message,
-                          show_progress="hidden")
+        def on_mode(m, request: gr.Request):
+            return act(request, View.set_mode, m)
+
+        def on_new(request: gr.Request):
+            return act(request, View.new_object)
+
+        def on_clear(request: gr.Request):
+            return act(request, View.clear)
+
+        def on_everything(request: gr.Request):
+            return act(request, View.segment_everything)
+
+        def on_remove(oid, request: gr.Request):
+            return act(request, View.remove, oid)
+
+        def on_box(text, request: gr.Request):
+            return act(request, View.enter_box, text)
+
+        def on_alpha(a, request: gr.Request):
+            return act(request, View.set_alpha, a)
+
+        def on_hide(ids, request: gr.Request):
+            return act(request, View.set_hidden, ids)
+
+        def on_restart(request: gr.Request):
+            def run(v):
+                v.stream.restart()
+                return f"restarting {v.stream.label}"
+            return act(request, run)
 
         def on_model(name, request: gr.Request):
             def run(v):
@@ -235,19 +248,32 @@ def build_app(hub: Optional[Hub] = None, *, source: Union[str, int] = "synthetic
                     return None
                 v.stream.set_model(name)
                 return f"model {name} loaded; objects carried over as masks."
-            return act(run)(request=request)
+            return act(request, run)
 
-        model_dd.change(on_model, model_dd, message, show_progress="hidden")
+        quiet = dict(show_progress="hidden")
+        live.click(on_click, None, message, trigger_mode="multiple", concurrency_limit=4, **quiet)
+        mode.input(on_mode, mode, message, **quiet)
+        new_btn.click(on_new, None, message, **quiet)
+        clear_btn.click(on_clear, None, message, **quiet)
+        every_btn.click(on_everything, None, message, **quiet)
+        remove_btn.click(on_remove, remove_dd, message, **quiet)
+        box_btn.click(on_box, box_tb, message, **quiet)
+        alpha.input(on_alpha, alpha, message, trigger_mode="always_last", **quiet)
+        hide_dd.input(on_hide, hide_dd, message, **quiet)
+        restart_btn.click(on_restart, None, message, **quiet)
+        model_dd.input(on_model, model_dd, message, **quiet)
 
         def on_input(choice, request: gr.Request):
             webcam = choice == INPUTS[1]
-            msg = act(lambda v: (v.set_input(webcam),
-                                 "webcam: press 'Record' on the webcam panel (allow the camera)" if webcam
-                                 else f"showing {v.hub.server.label}")[1])(request=request)
+            def run(v):
+                v.set_input(webcam)
+                return ("webcam: press 'Record' on the webcam panel (allow the camera)" if webcam
+                        else f"showing {v.hub.server.label}")
+            msg = act(request, run)
             ok = not msg.startswith("⚠")
             return msg, gr.Image(visible=webcam and ok), (choice if ok else INPUTS[0])
 
-        inp.change(on_input, inp, [message, cam, inp], show_progress="hidden")
+        inp.input(on_input, inp, [message, cam, inp], **quiet)
 
         def on_frame(frame, request: gr.Request):
             try:

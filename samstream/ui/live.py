@@ -129,7 +129,7 @@ class Stream:
         self.model = model
         self.precision = precision
         self.label = label or str(source)
-        self.state = "stopped"  # starting | running | ended | failed | stopped
+        self.state = "stopped"  # starting | running | ended | failed | stopped | paused
         self.error: Optional[str] = None
         self.pipe = None
         self.size: Optional[tuple[int, int]] = None  # (W, H) once known
@@ -350,8 +350,12 @@ class View:
         with self._lock:
             if webcam:
                 self._ensure_webcam()
+            elif self.webcam is not None:  # back to the server source: free the webcam pipeline
+                self.webcam.close()
+                self.webcam = None
             self.use_webcam = bool(webcam)
             self._forget_object()
+        self.hub.balance()
 
     def _ensure_webcam(self) -> Stream:
         if self.webcam is None:
@@ -646,12 +650,24 @@ class Hub:
             v = self._views.pop(sid, None)
         if v is not None:
             self._close_view(v)
+            self.balance()
 
     def _close_view(self, v: View) -> None:
         v.closed = True
         if v.webcam is not None:
             v.webcam.close()
             v.webcam = None
+
+    def balance(self) -> None:
+        """Pause the shared source while every tab watches its own webcam (2 cores are precious);
+        resume it, objects kept, when a tab comes back to it."""
+        with self._lock:
+            wanted = any(not v.use_webcam for v in self._views.values() if not v.closed)
+        if not wanted and self.server.state in ("running", "starting"):
+            self.server.stop()
+            self.server.state = "paused"
+        elif wanted and self.server.state == "paused":
+            self.server.restart()
 
     def reserve_webcam(self, view: View) -> None:
         with self._lock:

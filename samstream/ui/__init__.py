@@ -1,0 +1,46 @@
+"""The live view in the browser (``samstream demo``), built on Gradio (the ``[ui]`` extra).
+
+::
+
+    from samstream.ui import serve
+    serve(source="synthetic", model="classic", port=7860)   # http://localhost:7860
+
+Importing this package does not import Gradio; :func:`serve` and :func:`build_app` do, and
+raise ``ImportError`` naming ``pip install 'samstream[ui]'`` when it is missing. The machinery
+that needs no Gradio (streams, per-tab views, the MJPEG stream, the frame stamp) is in
+:mod:`samstream.ui.live` and :mod:`samstream.ui.stamp`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+__all__ = ["serve", "build_app", "require_gradio"]
+
+
+def require_gradio() -> None:
+    """Raise ``ImportError`` with the install command when Gradio is not installed."""
+    try:
+        found = importlib.util.find_spec("gradio") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ImportError("the live view needs Gradio, which is not installed: "
+                          "pip install 'samstream[ui]'  (or pip install 'gradio>=6,<7').")
+
+
+def serve(*args: Any, **kwargs: Any):
+    """Start the live view; see :func:`samstream.ui.app.serve`."""
+    require_gradio()
+    from .app import serve as _serve
+
+    return _serve(*args, **kwargs)
+
+
+def build_app(*args: Any, **kwargs: Any):
+    """The Gradio Blocks of the live view; see :func:`samstream.ui.app.build_app`."""
+    require_gradio()
+    from .app import build_app as _build
+
+    return _build(*args, **kwargs)
