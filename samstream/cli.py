@@ -82,8 +82,10 @@ def _parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  samstream export mobilesam\n"
                "  samstream export sam_vit_b --checkpoint ~/Downloads/sam_vit_b_01ec64.pth --int8 --calib my_frames/\n"
-               "  samstream export mobilesam --random-init --int8     # no download; speed tests only\n")
-    p.add_argument("model", help="model name (see `samstream models`)")
+               "  samstream export mobilesam --random-init --int8     # no download; speed tests only\n"
+               "  samstream export mobilesam-512      # 512x512 encoder input: ~4x fewer pixels, lower quality\n")
+    p.add_argument("model", help="model name (see `samstream models`); NAME-SIZE (e.g. mobilesam-512) exports a "
+                                  "smaller/larger encoder input")
     p.add_argument("--checkpoint", type=Path, help="use this local checkpoint file instead of downloading")
     p.add_argument("--random-init", action="store_true",
                    help="export the real architecture with RANDOM weights (for speed/shape tests; masks are meaningless)")

@@ -143,7 +143,7 @@ class ClassicPredictor(Predictor):
     # encoding
     # ------------------------------------------------------------------------------------
     def encode(self, image: np.ndarray, frame_index: int = -1, timestamp: float = 0.0) -> Embedding:
-        """"Encode" a frame: keep a copy plus a small smoothed Lab version (about 2-3 ms).
+        """Encode a frame, which here is cheap (about 2-4 ms): a copy plus a small smoothed Lab version.
 
         Args:
             image: ``uint8 (H, W, 3)`` BGR (grey / BGRA are converted).
@@ -158,14 +158,8 @@ class ClassicPredictor(Predictor):
         t0 = time.perf_counter()
         img = as_image(image, "image").copy()
         h, w = img.shape[:2]
-        s = min(1.0, _SMALL_SIDE / float(max(h, w)))
-        small = img if s >= 1.0 else cv2.resize(
-            img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
-        )
-        small = cv2.bilateralFilter(small, 5, 20, 5)
-        lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB)
         return Embedding(
-            features={"image": img, "small_lab": lab},
+            features={"image": img, "small_lab": _small_lab(img)},
             frame=self.square_frame((h, w)),
             frame_index=int(frame_index),
             timestamp=float(timestamp),
@@ -203,7 +197,13 @@ class ClassicPredictor(Predictor):
                 "call set_image(frame) on the classic predictor instead."
             )
         img = emb.features["image"]
+        if not (isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3):
+            raise ValueError(
+                "the embedding's 'image' must be uint8 (H, W, 3) BGR: make embeddings with ClassicPredictor.encode()."
+            )
         h, w = img.shape[:2]
+        if "small_lab" not in emb.features:  # an embedding assembled by hand: derive the rest
+            emb.features["small_lab"] = _small_lab(img)
         if (h, w) != tuple(emb.orig_hw):
             raise ValueError(
                 f"embedding image is {w}x{h} but its frame says {emb.orig_hw[1]}x{emb.orig_hw[0]}: "
@@ -272,7 +272,7 @@ class ClassicPredictor(Predictor):
         return self._from_points(img, lab_small, ctx, n_out)
 
     def _from_mask(self, img, lab_small, ctx: "_Prompts", n_out: int) -> list:
-        """``mask_input`` (+ box, points): GrabCut in a band around the given mask."""
+        """``mask_input`` (+ box, points): refine a band around the given mask (:meth:`_refine`)."""
         rects = [_mask_rect(ctx.prior)] + ([ctx.box] if ctx.box is not None else [])
         roi = self._roi(rects, ctx, 0.15)
         fine = self._grid(roi, self.fine_side, img)
@@ -292,7 +292,7 @@ class ClassicPredictor(Predictor):
         return self._candidates(img, roi, fine_img, seg, base, ctx, n_out)
 
     def _from_box(self, img, lab_small, ctx: "_Prompts", n_out: int, seed_small=None) -> list:
-        """A box (+ points): colour-ratio seeded coarse GrabCut, then a banded fine GrabCut.
+        """A box (+ points): colour-ratio seeded coarse GrabCut, then band refinement.
 
         ``seed_small`` (bool, on the embedding's small grid) marks pixels known to be the object
         (the colour region around a click) when the box is a guess made from clicks.
@@ -372,7 +372,9 @@ class ClassicPredictor(Predictor):
             # a fair sample for the colour model
             hw = min((rect[2] - rect[0]) / 2.0 + m, 0.35 * w)
             hh = min((rect[3] - rect[1]) / 2.0 + m, 0.35 * h)
-            box = (max(0, int(cx - hw)), max(0, int(cy - hh)), min(w, int(np.ceil(cx + hw))), min(h, int(np.ceil(cy + hh))))
+            box = (
+                max(0, int(cx - hw)), max(0, int(cy - hh)), min(w, int(np.ceil(cx + hw))), min(h, int(np.ceil(cy + hh)))
+            )
             bctx = _Prompts(ctx.pos, ctx.neg, ctx.neg_carve, box, None, w, h)
             out.extend(self._from_box(img, lab_small, bctx, 1, seed_small=regions[0]))
         if n_out == 3:
@@ -381,9 +383,10 @@ class ClassicPredictor(Predictor):
             roi = self._roi(rects + [_point_rect(p) for p in ctx.pos], ctx, 0.25)
             fine = self._grid(roi, self.fine_side, img)
             fine_img = fine.crop(img)
-            base = fine.crop_small(regions[_SUBPART_LEVEL], lab_small.shape) > 0.5
+            b8 = (fine.crop_small(regions[_SUBPART_LEVEL], lab_small.shape) > 0.5).astype(np.uint8)
             for p in ctx.pos:
-                cv2.circle(base.view(np.uint8), fine.to_grid(p), 1, 1, -1)
+                cv2.circle(b8, fine.to_grid(p), 1, 1, -1)
+            base = b8 > 0
             band = max(2, int(round(self.band_frac * np.sqrt(max(float(base.sum()), 1.0)))))
             seg = self._refine(fine_img, fine, base, band, ctx, lab_small, connected_only=True, vote=False)
             out.extend(self._candidates(img, roi, fine_img, seg, base, ctx, 1))
@@ -533,7 +536,9 @@ class ClassicPredictor(Predictor):
             reg &= win
         return reg
 
-    def _carve_region(self, lab_small: np.ndarray, p: np.ndarray, pos: np.ndarray, w: int, h: int) -> Optional[np.ndarray]:
+    def _carve_region(
+        self, lab_small: np.ndarray, p: np.ndarray, pos: np.ndarray, w: int, h: int
+    ) -> Optional[np.ndarray]:
         """Region to exclude around an exclude click (small grid).
 
         The medium colour region around the click; the tight one when the medium one reaches
@@ -552,7 +557,9 @@ class ClassicPredictor(Predictor):
                 return reg
         return None
 
-    def _upsample(self, img: np.ndarray, roi: Rect, fine_img: np.ndarray, seg: np.ndarray, smooth_only: bool = False) -> np.ndarray:
+    def _upsample(
+        self, img: np.ndarray, roi: Rect, fine_img: np.ndarray, seg: np.ndarray, smooth_only: bool = False
+    ) -> np.ndarray:
         """Fine-scale bool mask -> soft alpha ``(roi_h, roi_w)`` float32 in [0, 1] at full resolution.
 
         Colour guided filter: coefficients at the fine scale, applied to the full-res ROI.
@@ -815,6 +822,16 @@ class _Grid:
         )
 
 
+def _small_lab(img: np.ndarray) -> np.ndarray:
+    """``uint8 (H, W, 3)`` BGR -> bilateral-smoothed Lab, longest side <= ``_SMALL_SIDE``."""
+    h, w = img.shape[:2]
+    s = min(1.0, _SMALL_SIDE / float(max(h, w)))
+    small = img if s >= 1.0 else cv2.resize(
+        img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA
+    )
+    return cv2.cvtColor(cv2.bilateralFilter(small, 5, 20, 5), cv2.COLOR_BGR2LAB)
+
+
 def _box_rect(box: np.ndarray, w: int, h: int) -> Rect:
     x0 = int(np.clip(np.floor(box[0]), 0, w))
     y0 = int(np.clip(np.floor(box[1]), 0, h))
@@ -827,14 +844,6 @@ def _mask_rect(m: np.ndarray) -> Rect:
     ys = np.flatnonzero(m.any(axis=1))
     xs = np.flatnonzero(m.any(axis=0))
     return (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1)
-
-
-def _rect_iou(a: Rect, b: Rect) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / ua if ua > 0 else 0.0
 
 
 def _inside(hard: np.ndarray, roi: Rect, p: np.ndarray) -> bool:

@@ -46,6 +46,27 @@ def _log(msg: str) -> None:
     sys.stderr.flush()
 
 
+def _resampled_cls():
+    torch = require_torch()
+
+    class Resampled(torch.nn.Module):
+        """An image encoder whose output is bilinearly resampled to ``side`` x ``side``."""
+
+        def __init__(self, encoder, side: int):
+            super().__init__()
+            self.encoder, self.side = encoder, side
+
+        def forward(self, x):
+            return torch.nn.functional.interpolate(self.encoder(x), size=(self.side, self.side), mode="bilinear",
+                                                   align_corners=False)
+
+    return Resampled
+
+
+def _Resampled(encoder, side: int):
+    return _resampled_cls()(encoder, side)
+
+
 def _decoder_module(sam):
     """A torch module with the fixed decoder signature (see module docstring)."""
     torch = require_torch()
@@ -218,6 +239,14 @@ def export_model(
     sam = build_sam(spec, checkpoint=ckpt, random_init=random_init)
     with torch.no_grad():
         embed = sam.image_encoder(torch.zeros(1, 3, spec.encoder_side, spec.encoder_side))
+    native = spec.prompt_side // 16  # the decoder's embedding grid (64 for SAM's 1024 frame)
+    if embed.shape[-1] != native:
+        # a non-native input size: resample the embedding to the decoder's grid inside the IR
+        sam.image_encoder = _Resampled(sam.image_encoder, native)
+        log(f"      input {spec.encoder_side}px gives a {embed.shape[-1]}x{embed.shape[-1]} embedding; "
+            f"resampled to {native}x{native} for the decoder")
+        with torch.no_grad():
+            embed = sam.image_encoder(torch.zeros(1, 3, spec.encoder_side, spec.encoder_side))
     embed_shape = tuple(embed.shape)
     log(f"[2/{steps}] converting the image encoder ({sum(p.numel() for p in sam.image_encoder.parameters()) / 1e6:.1f}M params, input {spec.encoder_side}x{spec.encoder_side}) — {time.time() - t0:.0f}s")
     enc = _encoder_ir(sam, spec)

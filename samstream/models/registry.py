@@ -5,7 +5,7 @@ Nothing here imports torch or OpenVINO; ``samstream models`` lists this table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = ["ModelSpec", "MODELS", "get_spec", "model_names", "CLASSIC", "DEFAULT_SAM_MODEL"]
 
@@ -107,13 +107,27 @@ def model_names() -> list[str]:
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec for ``name`` (or an alias); ``ValueError`` listing the known names otherwise."""
+    """The spec for ``name`` (or an alias); ``ValueError`` listing the known names otherwise.
+
+    ``NAME-SIZE`` (e.g. ``mobilesam-512``) is ``NAME`` with a ``SIZE`` x ``SIZE`` encoder input:
+    faster, at a quality cost; its embedding is resampled to the decoder's native grid.
+    """
     key = str(name).strip().lower()
     if key in MODELS:
         return MODELS[key]
     for spec in MODELS.values():
         if key in spec.aliases:
             return spec
+    base, _, size = key.rpartition("-")
+    if base and size.isdigit():
+        spec = get_spec(base)
+        n = int(size)
+        if n % 32 or not 256 <= n <= 2048:
+            raise ValueError(f"input size {n} in {name!r} must be a multiple of 32 between 256 and 2048 (e.g. 512, 768).")
+        if n == spec.encoder_side:
+            return spec
+        return replace(spec, name=f"{spec.name}-{n}", encoder_side=n, aliases=(),
+                       title=f"{spec.title} at {n}px input")
     raise ValueError(
         f"unknown model {name!r}: choose one of {', '.join(model_names())} "
         "(see `samstream models`)."

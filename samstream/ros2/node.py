@@ -140,6 +140,8 @@ class Ros2Bridge:
             if overlay:
                 self.pubs["overlay"] = self.node.create_publisher(Image, names["overlay"], q)
 
+        self._topic_names = {k: p.topic_name for k, p in self.pubs.items()}
+
         # control
         self._subs: list[Any] = []
         if control:
@@ -341,7 +343,7 @@ class Ros2Bridge:
 
     def topics(self) -> dict[str, str]:
         """Fully resolved names of the published topics."""
-        return {k: p.topic_name for k, p in self.pubs.items()}
+        return dict(self._topic_names)
 
     def stats(self) -> dict:
         with self._lock:

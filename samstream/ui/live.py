@@ -707,11 +707,11 @@ class Hub:
                 else:
                     last = (stream, item[0])
                     jpeg = view.render(item[1], item[2], stream)
-                yield (_PART_HEAD % len(jpeg)) + jpeg + _NEXT
-                last_sent = time.monotonic()
                 view.frames_sent += 1
                 view.sent.tick()
                 view.touch()
+                yield (_PART_HEAD % len(jpeg)) + jpeg + _NEXT
+                last_sent = time.monotonic()
         finally:
             if view.connection == conn:
                 view.streaming = False

@@ -33,9 +33,8 @@ def _draw(mask: np.ndarray, shape: str, centre: tuple[int, int], size: int) -> N
     if shape == "disc":
         cv2.circle(mask, centre, size, 1, -1)
     else:
-        cv2.rectangle(
-            mask, (centre[0] - size, centre[1] - int(0.6 * size)), (centre[0] + size, centre[1] + int(0.6 * size)), 1, -1
-        )
+        half_h = int(0.6 * size)
+        cv2.rectangle(mask, (centre[0] - size, centre[1] - half_h), (centre[0] + size, centre[1] + half_h), 1, -1)
 
 
 def scene(shape: str = "disc", centre=(300, 220), size: int = 90, seed: int = 0):
