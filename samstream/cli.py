@@ -213,6 +213,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=15.0, help="--pipeline/--soak: seconds per measurement (default 15)")
     p.add_argument("--objects", type=int, default=1, help="--pipeline: tracked objects (default 1)")
     p.add_argument("--soak", action="store_true", help="instead: run the pipeline for --seconds and sample memory (RSS)")
+    p.add_argument("--profile", metavar="MODEL",
+                   help="instead: per-layer-type time of MODEL's encoder (OpenVINO PERF_COUNT), e.g. mobilesam@random")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16", "int8"), help="--profile: precision")
     p.add_argument("--json", type=Path, help="write the records to this JSON file")
 
     p = sub.add_parser(
@@ -346,6 +349,13 @@ def cmd_bench(args) -> int:
     from .bench import bench_pipeline, run_model_bench, soak
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.profile:
+        from .bench import profile_encoder
+
+        out = profile_encoder(args.profile, args.precision)
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2))
+        return 0
     if args.pipeline or args.soak:
         if args.models == _DEFAULT_BENCH_MODELS:
             models = ["classic"]

@@ -41,4 +41,14 @@ if ! "$py" -c "import torch" 2>/dev/null; then
 fi
 echo "setup: pip install -e .[$extras]"
 "$py" -m pip install -q -e "$here[$extras]"
+
+# ROS 2 interfaces: generate vision_msgs into the venv with the [ros] wheels (a no-op when done).
+if "$py" -c 'import rclpy' >/dev/null 2>&1; then
+  if command -v cmake >/dev/null && command -v c++ >/dev/null; then
+    bash "$here/scripts/build_ros_interfaces.sh"
+  else
+    echo "setup: note: cmake/g++ not found, so vision_msgs (ROS 2 detections topic) is not built;" \
+         "install them (apt-get install -y cmake g++) and run scripts/build_ros_interfaces.sh" >&2
+  fi
+fi
 echo "setup: done ($("$py" -c 'import samstream; print("samstream", samstream.__version__)'))"

@@ -122,8 +122,12 @@ class OVSamModel:
 
     def encoder_input(self, image: np.ndarray) -> np.ndarray:
         """``uint8 (H, W, 3)`` BGR -> ``uint8 (1, S, S, 3)`` (resized, mean-padded)."""
-        sq = SquareFrame(orig_hw=image.shape[:2], side=self.encoder_side)
-        return sq.resize_pad(image, self.pixel_mean_bgr)[None]
+        return self.encoder_input_for(image, self.encoder_side, list(reversed(self.pixel_mean_bgr)))
+
+    @staticmethod
+    def encoder_input_for(image: np.ndarray, side: int, pixel_mean_rgb) -> np.ndarray:
+        sq = SquareFrame(orig_hw=image.shape[:2], side=side)
+        return sq.resize_pad(image, tuple(reversed([float(v) for v in pixel_mean_rgb])))[None]
 
     def decode(self, embeddings: np.ndarray, coords: np.ndarray, labels: np.ndarray,
                mask_input: np.ndarray, has_mask: np.ndarray, request=None) -> tuple[np.ndarray, np.ndarray]:

@@ -43,14 +43,14 @@ def open_page(browser, url, **ctx):
     page = context.new_page()
     page.goto(url)
     page.wait_for_selector(IMG, timeout=30000)
-    wait_for(lambda: page.evaluate(f"(() => {{ const i = document.querySelector('{IMG}'); "
-                                   "return !!i && i.naturalWidth > 0; }})()"), 30, "the first frame")
+    wait_for(lambda: page.evaluate("(sel) => { const i = document.querySelector(sel); "
+                                   "return !!i && i.naturalWidth > 0; }", IMG), 30, "the first frame")
     return page
 
 
 def natural_size(page) -> tuple[int, int]:
-    return tuple(page.evaluate(f"(() => {{ const i = document.querySelector('{IMG}'); "
-                               "return [i.naturalWidth, i.naturalHeight]; })()"))
+    return tuple(page.evaluate("(sel) => { const i = document.querySelector(sel); "
+                               "return [i.naturalWidth, i.naturalHeight]; }", IMG))
 
 
 def grab(page, save: str | None = None):
@@ -205,10 +205,10 @@ def test_rapid_clicks_and_clicks_outside_keep_the_stream_live(browser, demo):
         for i in range(25):  # as fast as the mouse goes
             click_image(page, x + (i % 5) - 2, y + (i % 3) - 1)
         # a click event outside the picture's pixels (the page maps it past the right edge)
-        page.evaluate(f"""(() => {{
-            const img = document.querySelector('{IMG}'); const r = img.getBoundingClientRect();
-            img.dispatchEvent(new MouseEvent('click', {{bubbles: true, clientX: r.right + 40, clientY: r.top + 10}}));
-        }})()""")
+        page.evaluate("""(sel) => {
+            const img = document.querySelector(sel); const r = img.getBoundingClientRect();
+            img.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.right + 40, clientY: r.top + 10}));
+        }""", IMG)
         wait_for(lambda: "outside the 640x480 image" in message(page), 20, "the outside-click message")
         # clicks on the page around the picture do nothing at all
         page.mouse.click(5, 5)
