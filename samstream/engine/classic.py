@@ -52,8 +52,8 @@ __all__ = ["ClassicPredictor"]
 _LOGIT = 8.0
 #: side (pixels) of the smoothed Lab copy stored in the embedding (for click regions)
 _SMALL_SIDE = 256
-#: Lab flood-fill tolerances (L, a, b in OpenCV's 8-bit Lab) for tight / medium / loose regions
-_FLOOD_TOL = ((8, 5, 5), (14, 8, 8), (22, 12, 12))
+#: Lab flood-fill tolerances (L, a, b in OpenCV's 8-bit Lab) of the tight / medium click regions
+_FLOOD_TOL = ((8, 5, 5), (14, 8, 8))
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in frame pixels, end exclusive
 
@@ -264,6 +264,15 @@ class ClassicPredictor(Predictor):
             return [((0, 0, 1, 1), np.zeros((1, 1), np.float32), 0.0)] * n_out
 
         neg_carve = [self._carve_region(lab_small, p, pos, w, h) for p in neg]
+        if prior is not None:
+            # an include click outside the given mask adds the object under it (as a click alone
+            # would find it) to the mask
+            for p in pos:
+                x, y = min(w - 1, int(p[0])), min(h - 1, int(p[1]))
+                if not prior[y, x]:
+                    sub = _Prompts(p[None], neg, neg_carve, None, None, w, h)
+                    (x0, y0, x1, y1), alpha, _ = self._from_points(img, lab_small, sub, 1)[0]
+                    prior[y0:y1, x0:x1] |= alpha > 0.5
         ctx = _Prompts(pos, neg, neg_carve, box_rect, prior, w, h)
         if prior is not None:
             return self._from_mask(img, lab_small, ctx, n_out)
@@ -279,11 +288,6 @@ class ClassicPredictor(Predictor):
         fine_img = fine.crop(img)
         p_roi = ctx.prior[roi[1]:roi[3], roi[0]:roi[2]].astype(np.float32)
         base = cv2.resize(p_roi, fine.size, interpolation=cv2.INTER_AREA) > 0.5
-        for p in ctx.pos:  # an include click outside the mask adds the colour region around it
-            gx, gy = fine.to_grid(p)
-            if not base[gy, gx]:
-                reg = self._click_region(lab_small, p, 1, ctx.w, ctx.h)
-                base |= fine.crop_small(reg, lab_small.shape) > 0.5
         for c in ctx.neg_carve:  # exclude clicks cut their colour region out of the mask
             if c is not None:
                 base &= ~(fine.crop_small(c, lab_small.shape) > 0.5)
@@ -517,10 +521,10 @@ class ClassicPredictor(Predictor):
         for carve in ctx.neg_carve:
             if carve is not None:
                 tri[grid.crop_small(carve, lab_small.shape) > 0.5] = cv2.GC_BGD
-        for p in ctx.neg:
-            cv2.circle(tri, grid.to_grid(p), r, int(cv2.GC_BGD), -1)
-        for p in ctx.pos:
-            cv2.circle(tri, grid.to_grid(p), r, int(cv2.GC_FGD), -1)
+        for pts, label in ((ctx.neg, cv2.GC_BGD), (ctx.pos, cv2.GC_FGD)):
+            for p in pts:
+                if grid.contains(p):
+                    cv2.circle(tri, grid.to_grid(p), r, int(label), -1)
 
     def _click_region(self, lab_small: np.ndarray, p: np.ndarray, level: int, w: int, h: int) -> np.ndarray:
         """Colour-similar region grown from a click on the small Lab image: bool ``(h_s, w_s)``."""
@@ -810,6 +814,11 @@ class _Grid:
             small_mask.astype(np.float32), m, (self.gw, self.gh),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )
+
+    def contains(self, p: np.ndarray) -> bool:
+        """Whether frame point ``(x, y)`` lies in the ROI."""
+        x0, y0, x1, y1 = self.roi
+        return x0 <= float(p[0]) <= x1 and y0 <= float(p[1]) <= y1
 
     def to_grid(self, p: np.ndarray) -> tuple[int, int]:
         x0, y0 = self.roi[0], self.roi[1]

@@ -114,6 +114,25 @@ def test_positive_point_finds_the_shape(predictor, shape, centre, size, seed):
     assert masks[0].mean() < 3 * gt.mean()
 
 
+@pytest.mark.parametrize("shape,centre,size,seed", SCENES[:3])
+def test_best_scored_click_candidate_is_the_shape(predictor, shape, centre, size, seed):
+    img, gt = scene(shape, centre, size, seed)
+    predictor.set_image(img)
+    masks, scores, _ = predictor.predict(point_coords=[inner_point(gt)], point_labels=[1], multimask_output=True)
+    assert iou(masks[int(np.argmax(scores))], gt) >= 0.7
+
+
+def test_include_click_outside_the_mask_adds_that_object(predictor):
+    img, disc, square = two_objects(0)
+    predictor.set_image(img)
+    fr = predictor.embedding.frame
+    masks, _, _ = predictor.predict(
+        mask_input=fr.mask_to_logits(disc), point_coords=[inner_point(square)], point_labels=[1], multimask_output=False
+    )
+    assert (masks[0] & square).sum() > 0.7 * square.sum()
+    assert (masks[0] & disc).sum() > 0.9 * disc.sum()
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_negative_point_carves_out_a_touching_object(predictor, seed):
     img, disc, square = two_objects(seed)
@@ -230,6 +249,17 @@ def test_predict_batch_and_prompt_objects(predictor):
     assert iou(out[0][0][0], disc) >= 0.85
     assert iou(out[1][0][0], square) >= 0.85
     assert iou(out[2][0][0], square) >= 0.9
+
+
+def test_predict_on_an_embedding_leaves_the_cached_image_alone(predictor):
+    img_a, gt_a = scene("disc", (200, 200), 60, 1)
+    img_b, gt_b = scene("rect", (400, 300), 80, 2)
+    predictor.set_image(img_a)
+    emb_b = predictor.encode(img_b, frame_index=1)
+    (masks, _, _), = predictor.predict_on(emb_b, [(None, None, bbox(gt_b), None)])
+    assert iou(masks[0], gt_b) >= 0.85
+    again, _, _ = predictor.predict(box=bbox(gt_a), multimask_output=False)
+    assert iou(again[0], gt_a) >= 0.85
 
 
 def test_exclude_points_only_give_empty_masks(predictor):
