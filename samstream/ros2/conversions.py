@@ -201,10 +201,14 @@ def _bgr_to_yuv422(bgr: np.ndarray, uyvy: bool) -> np.ndarray:
     h, w = bgr.shape[:2]
     if w % 2:
         raise ValueError(f"YUV 4:2:2 needs an even width, got {w}.")
-    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV).astype(np.uint16)
-    y = yuv[:, :, 0]
-    u = ((yuv[:, 0::2, 1] + yuv[:, 1::2, 1] + 1) // 2)
-    v = ((yuv[:, 0::2, 2] + yuv[:, 1::2, 2] + 1) // 2)
+    # BT.601 limited range (Y 16..235), what camera drivers send and what OpenCV's UYVY/YUY2 readers assume
+    f = bgr.astype(np.float32)
+    b, g, r = f[:, :, 0], f[:, :, 1], f[:, :, 2]
+    y = np.clip(16.0 + 0.257 * r + 0.504 * g + 0.098 * b + 0.5, 0, 255).astype(np.uint8)
+    cb = 128.0 - 0.148 * r - 0.291 * g + 0.439 * b
+    cr = 128.0 + 0.439 * r - 0.368 * g - 0.071 * b
+    u = np.clip((cb[:, 0::2] + cb[:, 1::2]) / 2 + 0.5, 0, 255).astype(np.uint8)
+    v = np.clip((cr[:, 0::2] + cr[:, 1::2]) / 2 + 0.5, 0, 255).astype(np.uint8)
     out = np.empty((h, w, 2), np.uint8)
     if uyvy:   # U0 Y0 V0 Y1
         out[:, 0::2, 0], out[:, 1::2, 0] = u, v
@@ -349,8 +353,17 @@ def dict_to_msg(d: dict, msg: Any, resolve: Optional[Callable[[str], type]] = No
             cls = resolve(types[key])
             setattr(msg, key, [dict_to_msg(v, cls(), resolve) for v in value])
         else:
+            t = types[key]
+            if t in _FLOAT_TYPES and isinstance(value, (int, np.integer, np.floating)):
+                value = float(value)  # rclpy turns an int in a float64 field into garbage when field checks are off
+            elif t in _INT_TYPES and isinstance(value, (np.integer, bool)):
+                value = int(value)
             setattr(msg, key, value)
     return msg
+
+
+_FLOAT_TYPES = {"double", "float"}
+_INT_TYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "octet"}
 
 
 _TYPE_CACHE: dict[str, type] = {}

@@ -216,7 +216,7 @@ class Ros2Bridge:
             return
         with self._cond:
             if self._pending is not None:
-                self._counts["publish_dropped"] += 1
+                self._inc("publish_dropped")
             self._pending = item
             self._cond.notify()
 
@@ -240,23 +240,23 @@ class Ros2Bridge:
         pub = self.pubs.get("mask")
         if pub is not None:
             pub.publish(dict_to_msg(image_dict(header, labels, "mono8"), self._Image()))
-            self._counts["mask"] += 1
+            self._inc("mask")
         pub = self.pubs.get("detections")
         if pub is not None:
             pub.publish(dict_to_msg(detections_dict(seg, header), self._Detection2DArray()))
-            self._counts["detections"] += 1
+            self._inc("detections")
         pub = self.pubs.get("mask/compressed")
         if pub is not None and pub.get_subscription_count() > 0:
             pub.publish(dict_to_msg(compressed_png_dict(header, labels, self.png_level), self._CompressedImage()))
-            self._counts["mask/compressed"] += 1
+            self._inc("mask/compressed")
         pub = self.pubs.get("overlay")
         if pub is not None and pub.get_subscription_count() > 0:
             from ..sinks.overlay import draw_overlay
 
             over = draw_overlay(frame.image, seg, self.overlay_alpha)
             pub.publish(dict_to_msg(image_dict(header, over, "bgr8"), self._Image()))
-            self._counts["overlay"] += 1
-        self._counts["frames_published"] += 1
+            self._inc("overlay")
+        self._inc("frames_published")
 
     # -- control callbacks ---------------------------------------------------------------------
     def _target(self) -> tuple[Any, tuple[int, int]]:
@@ -277,7 +277,7 @@ class Ros2Bridge:
             try:
                 oid, box = parse_prompt_detection(det, w, h)
                 self._apply(pipe, oid, box=box)
-                self._counts["prompts_applied"] += 1
+                self._inc("prompts_applied")
             except (BadMessage, ValueError, KeyError) as exc:
                 self._error("bad_prompts", f"prompt skipped: {exc}")
 
@@ -286,7 +286,7 @@ class Ros2Bridge:
             pipe, (w, h) = self._target()
             oid, pt = parse_click(msg.x, msg.y, msg.z, w, h)
             self._apply(pipe, oid, points=pt, labels=np.ones(1, np.int32))
-            self._counts["clicks_applied"] += 1
+            self._inc("clicks_applied")
         except (BadMessage, ValueError, KeyError) as exc:
             self._error("bad_clicks", f"click skipped: {exc}")
 
@@ -305,7 +305,7 @@ class Ros2Bridge:
             self._error("bad_commands", "clear ignored: no pipeline is attached to this node.")
             return
         self._pipeline.clear()
-        self._counts["clears"] += 1
+        self._inc("clears")
 
     def _on_remove(self, msg: Any) -> None:
         try:
@@ -316,9 +316,13 @@ class Ros2Bridge:
             if oid not in known:
                 raise BadMessage(f"object {oid} is not tracked (known ids: {known}).")
             self._pipeline.remove_object(oid)
-            self._counts["removes"] += 1
+            self._inc("removes")
         except (BadMessage, KeyError, ValueError) as exc:
             self._error("bad_commands", f"remove skipped: {exc}")
+
+    def _inc(self, key: str) -> None:
+        with self._lock:
+            self._counts[key] += 1
 
     def _error(self, counter: str, message: str) -> None:
         with self._lock:
@@ -372,6 +376,7 @@ class Ros2Bridge:
             self._cond.notify_all()
         if self._pub_thread is not None:
             self._pub_thread.join(timeout=5.0)
+        self._flush()
         self._stop.set()
         if self._spin_thread is not None:
             self._spin_thread.join(timeout=5.0)
@@ -384,6 +389,22 @@ class Ros2Bridge:
             finally:
                 if self.context.ok():
                     rclpy.shutdown(context=self.context)
+
+    def _flush(self, timeout: float = 0.5) -> None:
+        """Give reliable subscribers up to ``timeout`` seconds (in all) to acknowledge the last messages."""
+        if not self.pubs or self.qos.reliability != "reliable" or not self.context.ok():
+            return
+        from rclpy.duration import Duration
+
+        end = time.monotonic() + timeout
+        for pub in self.pubs.values():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                pub.wait_for_all_acked(Duration(nanoseconds=int(left * 1e9)))
+            except Exception:  # an rmw without acknowledgements: nothing to wait for
+                return
 
     def __enter__(self) -> "Ros2Bridge":
         return self

@@ -85,7 +85,7 @@ if (!window.samstreamMeter) {
         if (lat > 2147483648) lat -= 4294967296;
         meter.index = s.index; meter.frames += 1;
         meter.latencies.push(lat); meter.shown.push(performance.now());
-        if (meter.latencies.length > 600) { meter.latencies.shift(); meter.shown.shift(); }
+        if (meter.latencies.length > 3600) { meter.latencies.shift(); meter.shown.shift(); }
       }
     }
     const t = performance.now();
@@ -329,8 +329,12 @@ def make_routes(hub: Hub) -> list[Route]:
     async def status(request: Request):
         m = hub.server.metrics()
         body = {"state": hub.server.state, "error": hub.server.error, "model": hub.server.model,
-                "source": hub.server.label, "frames_out": m.get("frames_out", 0),
-                "output_fps": m.get("output_fps", 0.0), "views": len(hub.views),
+                "source": hub.server.label, "size": hub.server.size, "frames_out": m.get("frames_out", 0),
+                "input_fps": m.get("input_fps", 0.0), "output_fps": m.get("output_fps", 0.0),
+                "encoder_latency_ms": m.get("encoder_latency_ms"), "keyframe_age_frames": m.get("keyframe_age_frames"),
+                "pipeline_latency_ms": m.get("latency_ms"), "dropped_frames": m.get("dropped_frames", 0),
+                "objects": hub.server.object_ids(), "views": len(hub.views),
+                "sent_fps": [round(v.sent.value(), 1) for v in hub.views],
                 "webcams": sum(1 for v in hub.views if v.webcam is not None),
                 "temp_dir": os.environ.get("GRADIO_TEMP_DIR"), "rss_mb": _rss_mb()}
         return JSONResponse(json.loads(json.dumps(body, default=str)))

@@ -541,10 +541,12 @@ class View:
             lab = np.array([1], np.int32) if lab is None else np.append(lab, 1)
         if self.box is not None and time.monotonic() - self.last_click < PROMPT_SHOW_S:
             box = np.array(self.box, np.float32)
-        try:
-            img = draw_overlay(frame.image, seg, self.alpha, hidden=self.hidden, points=pts, point_labels=lab, box=box)
-        except ValueError:  # a result of another size (source changed): show the bare frame
+        if seg.image_size == frame.image.shape[:2]:
+            img = fast_overlay(frame.image, seg, self.alpha, self.hidden)
+        else:  # a result of another size (source changed): show the bare frame
             img = frame.image.copy()
+        if pts is not None or box is not None:
+            img = draw_overlay(img, None, self.alpha, points=pts, point_labels=lab, box=box)
         if stream.state != "running":
             _banner(img, stream.error or f"stream {stream.state}")
         encode_stamp(img, frame.index, frame.timestamp)
@@ -565,6 +567,34 @@ class View:
             text = "waiting for webcam frames: press 'Record' on the webcam panel."
         _banner(img, text, top=h // 2 - 12)
         return _jpeg(img)
+
+
+def fast_overlay(image: np.ndarray, seg: Segmentation, alpha: float, hidden=()) -> np.ndarray:
+    """The same picture as :func:`~samstream.sinks.overlay.draw_overlay` (colour per id, outline,
+    id label), computed inside each mask's bounding box only: ~1 ms instead of ~5 ms per object
+    at 640x480, which matters at 30 frames/s on two cores."""
+    out = image.copy()
+    for m, oid, lost in zip(seg.masks, seg.object_ids, seg.lost):
+        if lost or int(oid) in hidden:
+            continue
+        m8 = np.ascontiguousarray(m).view(np.uint8)
+        x, y, w, h = cv2.boundingRect(m8)
+        if w == 0 or h == 0:
+            continue
+        sub_m = m[y:y + h, x:x + w]
+        sub = out[y:y + h, x:x + w]
+        col = np.array(colour_for(oid), np.float32)
+        if alpha > 0:
+            region = sub[sub_m].astype(np.float32)
+            sub[sub_m] = (region * (1.0 - alpha) + col * alpha).astype(np.uint8)
+        cnts, _ = cv2.findContours(m8[y:y + h, x:x + w].copy(), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE,
+                                   offset=(x, y))
+        cv2.drawContours(out, cnts, -1, colour_for(oid), 2)
+        ys, xs = np.nonzero(sub_m)
+        org = (int(xs.mean()) + x - 8, int(ys.mean()) + y + 6)
+        cv2.putText(out, str(int(oid)), org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(out, str(int(oid)), org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
 
 
 def _banner(img: np.ndarray, text: str, top: int = 0) -> None:
@@ -624,11 +654,13 @@ class Hub:
         if not isinstance(sid, str) or not sid or len(sid) > 128:
             raise ValueError("a session id is a non-empty string: reload the page.")
         drop: list[View] = []
+        created = False
         with self._lock:
             v = self._views.get(sid)
             if v is None:
                 v = View(sid, self)
                 self._views[sid] = v
+                created = True
             self._views.move_to_end(sid)
             now = time.monotonic()
             for k, old in list(self._views.items()):
@@ -638,6 +670,8 @@ class Hub:
                 drop.append(self._views.popitem(last=False)[1])
         for old in drop:
             self._close_view(old)
+        if created or drop:
+            self.balance()
         v.touch()
         return v
 
@@ -659,8 +693,8 @@ class Hub:
             v.webcam = None
 
     def balance(self) -> None:
-        """Pause the shared source while every tab watches its own webcam (2 cores are precious);
-        resume it, objects kept, when a tab comes back to it."""
+        """Pause the shared source while no tab watches it (every tab is closed or on its own
+        webcam: 2 cores are precious); resume it, objects kept, when a tab comes back to it."""
         with self._lock:
             wanted = any(not v.use_webcam for v in self._views.values() if not v.closed)
         if not wanted and self.server.state in ("running", "starting"):

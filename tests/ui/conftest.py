@@ -30,8 +30,9 @@ def browser(webcam_clip):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The live view on the synthetic scene (640x480, seed 0), classic backend: no camera, no weights."""
-    srv = DemoServer(["--source", "synthetic:640x480@30,seed=0", "--model", "classic"],
+    """The live view on the synthetic scene (640x480, seed 0, slow motion), classic backend: no camera,
+    no weights."""
+    srv = DemoServer(["--source", "synthetic:640x480@30,seed=0,speed=0.3", "--model", "classic"],
                      tmp_path_factory.mktemp("demo"), "main")
     yield srv
     srv.stop()

@@ -34,6 +34,19 @@ def test_stamp_absent_or_damaged_is_none(rng):
     assert decode_stamp(np.zeros((480, 40, 3), np.uint8)) is None  # too narrow to carry one
 
 
+def test_fast_overlay_draws_exactly_what_draw_overlay_draws():
+    from samstream.sinks.overlay import draw_overlay
+    from samstream.sources import SyntheticScene
+    from samstream.types import Segmentation
+    from samstream.ui.live import fast_overlay
+
+    img, labels = SyntheticScene(320, 240, 3, 1).render(7)
+    seg = Segmentation(np.stack([labels == k for k in (1, 2, 3)]), [0.9] * 3, [1, 2, 7], 7, 0.0,
+                       lost=[False, True, False])
+    for alpha, hidden in ((0.5, ()), (0.0, ()), (1.0, (7,))):
+        assert np.array_equal(fast_overlay(img, seg, alpha, set(hidden)), draw_overlay(img, seg, alpha, hidden=hidden))
+
+
 def test_parse_box():
     assert parse_box("300, 260,100,80") == (100, 80, 300, 260)
     for bad in ("1,2,3", "a,b,c,d", "1,2,3,nan", ""):
@@ -181,7 +194,9 @@ def test_views_are_bounded_and_webcam_pauses_the_shared_source(hub):
     only = hub.views
     for v in only:
         hub.drop(v.sid)
+    assert hub.server.state == "paused"  # every tab closed: the shared source rests
     v = hub.view("cam")
+    assert hub.server.state in ("starting", "running")  # a tab opened: it resumes
     v.set_input(True)
     assert hub.server.state == "paused"  # nobody watches it: its CPU goes to the webcam
     frame = np.zeros((240, 320, 3), np.uint8)

@@ -43,6 +43,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def webcam_times(frames: int = WEBCAM_FRAMES) -> list[float]:
+    """Scene times of the fake-webcam clip: slow motion forth and back, so Chromium's loop of the
+    file has no jump."""
+    half = frames // 2
+    return [0.5 * (i if i < half else frames - 1 - i) for i in range(frames)]
+
+
 def write_y4m(path: Path, frames: int = WEBCAM_FRAMES, size=WEBCAM_SIZE, seed: int = WEBCAM_SEED) -> list[np.ndarray]:
     """A fake-webcam clip (YUV 4:2:0) of a synthetic scene; returns its BGR frames."""
     from samstream.sources import SyntheticScene
@@ -52,8 +59,8 @@ def write_y4m(path: Path, frames: int = WEBCAM_FRAMES, size=WEBCAM_SIZE, seed: i
     out = []
     with open(path, "wb") as f:
         f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
-        for i in range(frames):
-            img, _ = scene.render(2 * i)
+        for t in webcam_times(frames):
+            img, _ = scene.render(t)
             out.append(img)
             f.write(b"FRAME\n")
             f.write(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420).tobytes())

@@ -1,0 +1,128 @@
+"""The ``samstream_node`` executable: samstream's Pipeline as a ROS 2 node.
+
+All the ROS work is samstream's own (:class:`samstream.ros2.Ros2Bridge` publishes and takes
+prompts, :class:`samstream.ros2.source.Ros2ImageSource` reads the camera topic); this file only
+declares the node's parameters (with descriptions), builds the pipeline from them and runs it
+until shutdown (SIGINT/SIGTERM, as ``ros2 launch`` sends them, end it cleanly).
+
+    ros2 run samstream_ros samstream_node --ros-args -p image_topic:=/camera/image_raw
+    ros2 launch samstream_ros samstream.launch.py image_topic:=/camera/image_raw
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any, Optional, Sequence
+
+#: name -> (default, description). The type of each parameter is its default's.
+PARAMETERS: dict[str, tuple[Any, str]] = {
+    "image_topic": ("", "ROS image topic to segment (sensor_msgs/Image; a topic ending in /compressed: "
+                        "CompressedImage). Empty: use `source`."),
+    "source": ("synthetic", "samstream source spec when image_topic is empty: synthetic, a camera index, "
+                            "a video file, an image folder or a stream URL."),
+    "image_qos": ("sensor", "QoS of the image subscription: sensor (best effort; receives from any "
+                            "publisher), default, reliable; optionally :DEPTH."),
+    "model": ("classic", "classic (no weights) or an exported SAM model (mobilesam, sam_vit_b, ...; "
+                         "`samstream export NAME` first)."),
+    "precision": ("fp16", "SAM encoder precision: fp32, fp16, bf16 or int8."),
+    "prompts": ("", "first-frame prompts separated by ';': box:X1,Y1,X2,Y2@ID, point:X,Y@ID, neg:X,Y@ID (pixels)."),
+    "auto_objects": (3, "with no prompts: track this many of the largest objects found on the first frame "
+                        "(0: none, wait for prompts on the prompts topic)."),
+    "mask_topic": ("mask", "label map topic (sensor_msgs/Image mono8: 0 background, k = object id)."),
+    "mask_compressed_topic": ("mask/compressed", "PNG label map topic (sensor_msgs/CompressedImage)."),
+    "detections_topic": ("detections", "vision_msgs/Detection2DArray topic (bbox, id, score per object)."),
+    "overlay_topic": ("overlay", "bgr8 overlay topic (published when publish_overlay is true)."),
+    "publish_overlay": (False, "publish the overlay topic (frames with coloured masks)."),
+    "qos": ("default", "publisher QoS: default (reliable, depth 5; reaches reliable and best-effort "
+                       "subscribers), reliable, sensor (best effort), transient_local; optionally :DEPTH."),
+    "frame_id": ("camera", "header.frame_id of results when frames do not come from a ROS topic."),
+    "prompts_topic": ("prompts", "vision_msgs/Detection2DArray boxes in: id = object id (empty: new object)."),
+    "clear_topic": ("clear", "std_msgs/Empty in: forget every object."),
+    "remove_topic": ("remove", "std_msgs/Int32 in: stop tracking that object id."),
+    "record": ("", "also record the published topics into this .mcap file (empty: no recording)."),
+    "max_frames": (0, "stop after this many frames (0: run until shut down)."),
+}
+
+
+def declare_parameters(node: Any) -> dict[str, Any]:
+    """Declare every parameter with its description on ``node``; return their values."""
+    from rcl_interfaces.msg import ParameterDescriptor
+
+    values = {}
+    for name, (default, text) in PARAMETERS.items():
+        node.declare_parameter(name, default, ParameterDescriptor(name=name, description=text))
+        values[name] = node.get_parameter(name).value
+    return values
+
+
+def build(node: Any, p: dict[str, Any]) -> tuple[Any, Any]:
+    """The (pipeline, bridge) for parameter values ``p`` on ``node``."""
+    from samstream.pipeline import Pipeline
+    from samstream.ros2.node import Ros2Bridge
+
+    topics = {"mask": p["mask_topic"], "mask_compressed": p["mask_compressed_topic"],
+              "detections": p["detections_topic"], "overlay": p["overlay_topic"], "prompts": p["prompts_topic"],
+              "clear": p["clear_topic"], "remove": p["remove_topic"]}
+    bridge = Ros2Bridge(node=node, qos=p["qos"], overlay=bool(p["publish_overlay"]), frame_id=p["frame_id"],
+                        topics=topics)
+    sinks: list[Any] = [bridge]
+    try:
+        source = bridge.image_source(p["image_topic"], qos=p["image_qos"]) if p["image_topic"] else p["source"]
+        if p["record"]:
+            from samstream.sinks.mcap import McapSink
+
+            sinks.append(McapSink(p["record"], namespace=node.get_namespace(), frame_id=p["frame_id"],
+                                  overlay=bool(p["publish_overlay"]), header_fn=bridge.header_for))
+        prompts = [s.strip() for s in str(p["prompts"]).split(";") if s.strip()]
+        max_frames = int(p["max_frames"]) or None
+        pipe = Pipeline(source, model=p["model"], prompts=prompts, sinks=sinks, precision=p["precision"],
+                        auto_objects=int(p["auto_objects"]), max_frames=max_frames)
+    except BaseException:
+        for s in sinks:
+            s.close()
+        raise
+    bridge.attach(pipe)
+    return pipe, bridge
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import rclpy
+    from rclpy.signals import SignalHandlerOptions
+
+    args = list(sys.argv if argv is None else argv)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    node = rclpy.create_node("samstream", namespace="/samstream")
+    log = node.get_logger()
+    pipe = None
+    rc = 0
+    old = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        params = declare_parameters(node)
+        pipe, bridge = build(node, params)
+        src = params["image_topic"] or params["source"]
+        log.info(f"segmenting {src} with {params['model']}; publishing {', '.join(bridge.topics().values())}")
+        for seg in pipe:
+            pass
+        log.info(f"done: {pipe.metrics()['frames_out']} frames; ros2 {bridge.stats()}")
+    except KeyboardInterrupt:
+        log.info("shutting down")
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as exc:
+        log.error(str(exc))
+        rc = 2
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if pipe is not None:
+            pipe.close()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
