@@ -120,6 +120,12 @@ def _bench_torch(name: str, runs: int) -> list[dict]:
     x = torch.zeros(1, 3, spec.encoder_side, spec.encoder_side)
     with torch.no_grad():
         emb = sam.image_encoder(x)
+        native = spec.prompt_side // 16
+        if emb.shape[-1] != native:  # size variant: the export resamples the embedding the same way
+            from .models.export import _Resampled
+
+            sam.image_encoder = _Resampled(sam.image_encoder, native)
+            emb = sam.image_encoder(x)
         enc = time_call(lambda: sam.image_encoder(x), max(2, runs // 4 if spec.arch == "vit_b" else runs))
         pts = (torch.tensor([[[400.0, 300.0], [0.0, 0.0]]]), torch.tensor([[1, -1]]))
 

@@ -97,7 +97,8 @@ class OVSamModel:
         self.low_res_side = int(meta["low_res_side"])
         self.pixel_mean_bgr = tuple(reversed([float(v) for v in meta["pixel_mean"]]))
         try:
-            self.exec_precision = str(self.encoder.get_property("INFERENCE_PRECISION_HINT"))
+            hint = self.encoder.get_property("INFERENCE_PRECISION_HINT")
+            self.exec_precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
         except RuntimeError:
             self.exec_precision = "?"
 
