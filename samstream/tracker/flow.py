@@ -89,11 +89,23 @@ class FlowField:
         m, inl = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=2.0 / min(sx, sy))
         if m is None or inl is None or inl.sum() < 8:
             return None
-        return m
+        # per-frame scale/rotation are small and noisy; shrink them toward identity so they do not
+        # compound into drift over many frames (translation is kept exactly at the object centre)
+        scale = float(np.hypot(m[0, 0], m[1, 0]))
+        angle = float(np.arctan2(m[1, 0], m[0, 0]))
+        scale, angle = 1.0 + DAMPING * (scale - 1.0), DAMPING * angle
+        c = src[inl[:, 0] > 0].mean(0)
+        tc = m[:, :2] @ c + m[:, 2]
+        r = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        return np.hstack([r, (tc - r @ c)[:, None]])
 
     def magnitude(self) -> float:
         """Median flow length in low-res pixels (how much the scene moved)."""
         return float(np.median(np.hypot(self.flow_small[..., 0], self.flow_small[..., 1])))
+
+
+# fraction of each frame's estimated scale change and rotation that is applied (see rigid_transform)
+DAMPING = 0.5
 
 
 def warp_affine(mask: np.ndarray, m: np.ndarray) -> np.ndarray:
