@@ -246,14 +246,8 @@ class TinyViTBlock(nn.Module):
         return x + self.mlp(x)
 
 
-class ConvStage(nn.Module):
-    """Stage 0: MBConv blocks (NCHW) then optional patch merging."""
-
-    def __init__(self, dim: int, depth: int, expand_ratio: float,
-                 downsample: PatchMerging | None) -> None:
-        super().__init__()
-        self.blocks = nn.ModuleList(MBConv(dim, expand_ratio) for _ in range(depth))
-        self.downsample = downsample
+class _Stage(nn.Module):
+    """Blocks then optional patch merging (``blocks`` and ``downsample`` set by subclasses)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for blk in self.blocks:
@@ -263,7 +257,18 @@ class ConvStage(nn.Module):
         return x
 
 
-class TransformerStage(nn.Module):
+class ConvStage(_Stage):
+    """Stage 0: MBConv blocks (NCHW) then optional patch merging."""
+
+    def __init__(self, dim: int, depth: int, expand_ratio: float,
+                 downsample: PatchMerging | None) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(MBConv(dim, expand_ratio) for _ in range(depth))
+        self.downsample = downsample
+
+
+
+class TransformerStage(_Stage):
     """Stages 1..n: TinyViT blocks on tokens, then optional patch merging."""
 
     def __init__(self, dim: int, resolution: tuple[int, int], depth: int, num_heads: int,
@@ -276,12 +281,6 @@ class TransformerStage(nn.Module):
         )
         self.downsample = downsample
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for blk in self.blocks:
-            x = blk(x)
-        if self.downsample is not None:
-            x = self.downsample(x)
-        return x
 
 
 class TinyViT(nn.Module):
