@@ -11,7 +11,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 DEMOS = Path(__file__).resolve().parents[1] / "demos"

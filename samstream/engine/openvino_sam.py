@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -228,7 +227,3 @@ class SamPredictor(Predictor):
 def load_sam_predictor(model: str, precision: str = "fp16", weights: str = "official", **kw) -> SamPredictor:
     return SamPredictor(OVSamModel.load(model, precision=precision, weights=weights, **kw))
 
-
-def exported_path(model: str, weights: str = "official") -> Optional[Path]:
-    found = find_exported(get_spec(model).name, weights)
-    return found.folder if found else None

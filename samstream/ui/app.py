@@ -251,7 +251,8 @@ def build_app(hub: Optional[Hub] = None, *, source: Union[str, int] = "synthetic
             return act(request, run)
 
         quiet = dict(show_progress="hidden")
-        live.click(on_click, None, message, trigger_mode="multiple", concurrency_limit=4, **quiet)
+        # clicks queue in order (a point refines the object the previous click made); each is quick
+        live.click(on_click, None, message, trigger_mode="multiple", concurrency_limit=1, **quiet)
         mode.input(on_mode, mode, message, **quiet)
         new_btn.click(on_new, None, message, **quiet)
         clear_btn.click(on_clear, None, message, **quiet)

@@ -109,6 +109,31 @@ def background_tint(shot: np.ndarray, index: int, colour_id: int = 1, alpha: flo
     return float(np.mean(np.abs(s - blend).mean(axis=2)[far] < np.abs(s - raw).mean(axis=2)[far]))
 
 
+def click_until(page, target, check, what: str, attempts: int = 3, per_try: float = 9.0):
+    """Click ``target()`` (the object's current spot) until ``check()`` sees the overlay there.
+
+    One include click on the classic backend now and then gives a weak mask that the tracker then
+    reports lost; a person clicks again, and so does this (at most ``attempts`` clicks on the same
+    object, each one a real click through the page)."""
+    for n in range(attempts):
+        x, y = target()
+        click_image(page, x, y)
+        if n == 0:
+            wait_message(page, "object 1", 15)
+        try:
+            return wait_for(check, per_try, f"{what} (click {n + 1} at {x},{y})")
+        except AssertionError:
+            if n == attempts - 1:
+                raise
+
+
+def spot_of(page, oid: int) -> tuple[int, int]:
+    """Where scene object ``oid`` will be when a click lands (the frame shown + 3)."""
+    _, (index, _) = grab_stamped(page)
+    x, y, _ = deepest_point(SCENE.render(index + 3)[1], oid)
+    return x, y
+
+
 def click_image(page, x: float, y: float) -> None:
     box = page.locator(IMG).bounding_box()
     w, h = natural_size(page)
@@ -133,10 +158,18 @@ def wait_message(page, text: str, timeout: float = 15.0) -> str:
 
 
 def pick_object(shot_index: int) -> tuple[int, int, int]:
-    """The object with the most room around its deepest point in frame ``shot_index``."""
+    """The object to click in frame ``shot_index``: one clear of the others if there is one (a
+    click region grows into touching objects of similar colour), then the one with most room."""
     _, labels = SCENE.render(shot_index)
-    best = max((deepest_point(labels, o) + (o,) for o in SCENE.object_ids()), key=lambda t: t[2])
-    x, y, _, oid = best
+
+    def key(o):
+        others = cv2.distanceTransform((labels == 0).astype(np.uint8) | (labels == o).astype(np.uint8),
+                                       cv2.DIST_L2, 5)
+        clearance = float(others[labels == o].min()) if (labels == o).any() else 0.0
+        x, y, room = deepest_point(labels, o)
+        return (clearance > 12, room, x, y, o)
+
+    _, _, x, y, oid = max(key(o) for o in SCENE.object_ids())
     return oid, x, y
 
 
@@ -176,15 +209,14 @@ def test_click_segments_the_object_then_clear_removes_it(browser, demo):
     try:
         clear(page)
         shot, (index, _) = grab_stamped(page)
-        oid, x, y = pick_object(index + 3)  # where it will be when the click lands
-        click_image(page, x, y)
-        wait_message(page, "object 1", 15)
+        oid, _, _ = pick_object(index + 3)
 
         def tinted():
             s, st = grab_stamped(page)
+            cv2.imwrite(str(ARTIFACTS / "clicked_last.png"), s)
             return (s, st[0]) if tint(s, st[0], oid) > 0.6 else None
 
-        shot, index = wait_for(tinted, 25, f"the overlay on object {oid} (clicked at {x},{y})")
+        shot, index = click_until(page, lambda: spot_of(page, oid), tinted, f"the overlay on object {oid}")
         cv2.imwrite(str(ARTIFACTS / "clicked.png"), shot)
         # the overlay (colour of id 1) is where we clicked, not all over the picture: the background
         # well away from every object keeps its own pixels
@@ -216,10 +248,17 @@ def _save_docs_screenshot(page) -> None:
     """``SAMSTREAM_UPDATE_DOCS=1``: the README's picture of the live view (a small PNG)."""
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
-    tmp = ARTIFACTS / "live_view_full.png"
-    page.locator("#samstream-live").screenshot(path=str(tmp))
-    img = cv2.imread(str(tmp))
-    cv2.imwrite(str(docs / "live_view.png"), img, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    png = page.screenshot(full_page=False)
+    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    img = img[: int(page.locator("#samstream-stats").bounding_box()["y"] + 330)]  # down to the readout
+    width = 1000
+    while True:  # the README picture stays under 300 KB
+        small = cv2.resize(img, (width, round(img.shape[0] * width / img.shape[1])), interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".png", small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        if len(buf) < 290_000 or width <= 500:
+            break
+        width -= 100
+    (docs / "live_view.png").write_bytes(buf.tobytes())
 
 
 def test_rapid_clicks_and_clicks_outside_keep_the_stream_live(browser, demo):
@@ -262,21 +301,20 @@ def test_two_tabs_share_objects_but_not_opacity(browser, demo):
     try:
         clear(a)
         _, (index, _) = grab_stamped(a)
-        oid, x, y = pick_object(index + 3)
+        oid, _, _ = pick_object(index + 3)
         # tab b turns the overlay off (its own setting), tab a keeps 0.5
         slider = b.locator("#samstream-alpha input[type=range]")
         slider.focus()
         slider.press("Home")
         wait_for(lambda: b.locator("#samstream-alpha input[type=number]").input_value() in ("0", "0.0"), 10,
                  "opacity 0 in tab b")
-        click_image(a, x, y)
-        wait_message(a, "object 1", 15)
 
-        def seen_in(page, alpha):
-            s, st = grab_stamped(page)
+        def seen_in_a():
+            s, st = grab_stamped(a)
+            cv2.imwrite(str(ARTIFACTS / "tab_a_last.png"), s)
             return (s, st[0]) if tint(s, st[0], oid) > 0.6 else None
 
-        shot_a, ia = wait_for(lambda: seen_in(a, 0.5), 25, "the overlay in tab a")
+        shot_a, ia = click_until(a, lambda: spot_of(a, oid), seen_in_a, "the overlay in tab a")
         cv2.imwrite(str(ARTIFACTS / "tab_a.png"), shot_a)
         wait_for(lambda: "■ 1" in b.inner_text("#samstream-stats"), 10, "object 1 listed in tab b")
         shot_b, (ib, _) = grab_stamped(b, save="tab_b.png")
@@ -318,16 +356,19 @@ def test_browser_webcam_is_segmented_live(browser, demo, webcam_clip):
         scene = SyntheticScene(WEBCAM_SIZE[0], WEBCAM_SIZE[1], 3, WEBCAM_SEED)
         times = webcam_times()
         _, labels = scene.render(times[k])
-        x, y, _, oid = max((deepest_point(labels, o) + (o,) for o in scene.object_ids()), key=lambda t: t[2])
-        click_image(page, x, y)
-        wait_message(page, "object 1", 15)
+        _, _, _, oid = max((deepest_point(labels, o) + (o,) for o in scene.object_ids()), key=lambda t: t[2])
+
+        def spot():
+            j, _ = clip_frame(grab_stamped(page)[0])
+            return deepest_point(scene.render(times[j])[1], oid)[:2]
 
         def tinted():
             s, _ = grab_stamped(page)
+            cv2.imwrite(str(ARTIFACTS / "webcam_clicked_last.png"), s)
             j, err = clip_frame(s)
             return (s, j) if err < 40 and tint(s, times[j], oid, scene=scene) > 0.6 else None
 
-        shot, _ = wait_for(tinted, 25, f"the overlay on webcam object {oid} (clicked at {x},{y})")
+        shot, _ = click_until(page, spot, tinted, f"the overlay on webcam object {oid}")
         cv2.imwrite(str(ARTIFACTS / "webcam_clicked.png"), shot)
         assert "browser webcam" in page.inner_text("#samstream-stats")
         st = demo.status()
@@ -354,3 +395,32 @@ def test_source_end_keeps_the_server_and_page_alive(browser, tmp_path):
         page.context.close()
     finally:
         srv.stop()
+
+
+def test_missing_camera_and_missing_model_are_messages_in_the_page(browser, tmp_path):
+    srv = DemoServer(["--source", "/dev/video63"], tmp_path, "nocamera")
+    try:
+        page = open_page_anyway(browser, srv.url)
+        wait_for(lambda: "does not exist" in page.inner_text("#samstream-errors"), 30, "the camera error in the page")
+        assert "--source synthetic" in page.inner_text("#samstream-errors")  # the message names a fix
+        grab(page, save="no_camera.png")
+        # pick a model that is not exported: a message naming the export command, the page stays up
+        box = page.locator("#samstream-model input")
+        box.click()
+        box.fill("mobilesam")
+        box.press("Enter")
+        wait_message(page, "samstream export mobilesam", 30)
+        assert srv.alive() and srv.status()["state"] == "failed"
+        page.context.close()
+    finally:
+        srv.stop()
+
+
+def open_page_anyway(browser, url):
+    """Open the page when the stream may never produce a frame (the picture shows a message card)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1100})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector(IMG, timeout=30000)
+    wait_for(lambda: "input fps" in page.inner_text("#samstream-stats"), 30, "the live readout")
+    return page

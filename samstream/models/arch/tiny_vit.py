@@ -267,7 +267,6 @@ class ConvStage(_Stage):
         self.downsample = downsample
 
 
-
 class TransformerStage(_Stage):
     """Stages 1..n: TinyViT blocks on tokens, then optional patch merging."""
 
