@@ -200,7 +200,8 @@ def _parser() -> argparse.ArgumentParser:
                "  samstream bench --json bench.json\n"
                "  samstream bench --models mobilesam --runs 20\n"
                "  samstream bench --pipeline --models classic,mobilesam@random --json pipeline.json\n"
-               "  samstream bench --soak --seconds 600\n")
+               "  samstream bench --soak --seconds 600\n"
+               "  samstream bench --ui --seconds 15 --json ui.json\n")
     p.add_argument("--models", default=_DEFAULT_BENCH_MODELS,
                    help="comma-separated models to measure (default: classic,mobilesam,efficientvit_sam_l0,sam_vit_b)")
     p.add_argument("--backends", default="torch,fp32,fp16,bf16,int8",
@@ -213,6 +214,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=15.0, help="--pipeline/--soak: seconds per measurement (default 15)")
     p.add_argument("--objects", type=int, default=1, help="--pipeline: tracked objects (default 1)")
     p.add_argument("--soak", action="store_true", help="instead: run the pipeline for --seconds and sample memory (RSS)")
+    p.add_argument("--ui", action="store_true",
+                   help="instead: frames displayed per second and capture-to-display latency of `samstream demo`, "
+                        "measured in headless Chromium (needs the [ui,test] extras and chromium)")
     p.add_argument("--profile", metavar="MODEL",
                    help="instead: per-layer-type time of MODEL's encoder (OpenVINO PERF_COUNT), e.g. mobilesam@random")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16", "int8"), help="--profile: precision")
@@ -355,6 +359,16 @@ def cmd_bench(args) -> int:
         out = profile_encoder(args.profile, args.precision)
         if args.json:
             args.json.write_text(json.dumps(out, indent=2))
+        return 0
+    if args.ui:
+        from .bench_ui import run_ui_bench
+
+        model = "classic" if args.models == _DEFAULT_BENCH_MODELS else models[0]
+        out = run_ui_bench(seconds=args.seconds, model=model, objects=args.objects)
+        print(json.dumps(out, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2))
+            print(f"wrote {args.json}")
         return 0
     if args.pipeline or args.soak:
         if args.models == _DEFAULT_BENCH_MODELS:

@@ -161,9 +161,15 @@ class Stream:
                 self.state = "stopped"
 
     def _stop_locked(self) -> None:
+        from ..sources import LiveSource
+
         self._stop.set()
         pipe = self.pipe
-        if pipe is not None:
+        # A live source (capture thread + slot) may be closed from here, which also wakes a
+        # pipeline waiting for a frame. A file or folder decodes in the pipeline's own thread:
+        # closing its decoder from another thread can abort the process (libavcodec), so that
+        # thread is left to notice the stop flag (within a frame) and close it itself.
+        if pipe is not None and isinstance(getattr(pipe, "source", None), LiveSource):
             pipe.close()
         t = self._thread
         if t is not None and t is not threading.current_thread():

@@ -224,3 +224,21 @@ def test_source_end_and_bad_model_are_reported_not_raised():
     with pytest.raises(ValueError, match="Restart source"):
         bad.require_pipe()
     bad.close()
+
+
+def test_a_file_source_loops_and_stops_cleanly(tmp_path):
+    from samstream.sources import SyntheticScene
+
+    path = tmp_path / "clip.mp4"
+    scene = SyntheticScene(160, 120, 2, 3)
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (160, 120))
+    for i in range(15):
+        vw.write(scene.render(i)[0])
+    vw.release()
+    s = Stream(str(path))
+    _wait(lambda: s.metrics().get("frames_out", 0) > 20, what="a file played past its end (looping)")
+    assert s.state == "running" and s.size == (160, 120)
+    s.restart()  # stopping a file source from another thread must not touch its decoder
+    _wait(lambda: s.state == "running" and s.metrics().get("frames_out", 0) > 3, what="restart")
+    s.close()
+    assert s.state == "stopped"
