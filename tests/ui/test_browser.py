@@ -405,11 +405,12 @@ def test_missing_camera_and_missing_model_are_messages_in_the_page(browser, tmp_
         assert "--source synthetic" in page.inner_text("#samstream-errors")  # the message names a fix
         grab(page, save="no_camera.png")
         # pick a model that is not exported: a message naming the export command, the page stays up
+        # (sam_vit_b: other tests of the session export mobilesam@random into the shared test cache)
         box = page.locator("#samstream-model input")
         box.click()
-        box.fill("mobilesam")
+        box.fill("sam_vit_b")
         box.press("Enter")
-        wait_message(page, "samstream export mobilesam", 30)
+        wait_message(page, "samstream export sam_vit_b", 30)
         assert srv.alive() and srv.status()["state"] == "failed"
         page.context.close()
     finally:
