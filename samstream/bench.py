@@ -17,6 +17,7 @@ import numpy as np
 
 from .models.cache import find_exported
 from .models.registry import CLASSIC, get_spec
+from .types import mask_box
 
 __all__ = ["run_model_bench", "time_call", "machine_info"]
 
@@ -225,8 +226,7 @@ def _print_table(result: dict) -> None:
 
 # -- pipeline benchmark ------------------------------------------------------------------------
 def _gt_box(labels: np.ndarray, oid: int) -> list[float]:
-    ys, xs = np.nonzero(labels == oid)
-    return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+    return mask_box(labels == oid).tolist()
 
 
 def _rss_mb() -> float:

@@ -53,7 +53,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Union
 import cv2
 import numpy as np
 
-from .types import Frame, Segmentation
+from .types import Frame, Segmentation, mask_box
 
 __all__ = [
     "Sequence",
@@ -405,12 +405,10 @@ def boundary_f(pred: object, gt: object, bound_th: float = DEFAULT_BOUND_TH) -> 
 def mask_to_box(mask: object) -> np.ndarray:
     """``(4,)`` float32 ``x1, y1, x2, y2`` around a non-empty mask; ``x2``/``y2`` exclusive
     (``x2 = last column + 1``), the convention of :meth:`Segmentation.boxes`."""
-    m = _as_bool(mask, "mask")
-    ys = np.flatnonzero(m.any(axis=1))
-    if ys.size == 0:
+    box = mask_box(_as_bool(mask, "mask"))
+    if box is None:
         raise ValueError("cannot make a box from an empty mask.")
-    xs = np.flatnonzero(m.any(axis=0))
-    return np.array([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1], dtype=np.float32)
+    return box
 
 
 def interior_point(mask: object) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..engine.base import Embedding, Predictor
 from ..engine.encoder import AsyncEncoder, EncodeHandle
-from ..types import Frame, Prompt, Segmentation
+from ..types import Frame, Prompt, Segmentation, mask_box
 from .flow import IDENTITY, FlowEstimator, compose, grey_small, warp_affine
 
 __all__ = ["Tracker", "TrackerConfig", "TrackedObject"]
@@ -129,14 +129,6 @@ class _Keyframe:
     results: dict[int, tuple] = field(default_factory=dict)
     error: Optional[BaseException] = None
     latency_ms: float = 0.0
-
-
-def _bbox(mask: np.ndarray) -> Optional[np.ndarray]:
-    ys = np.flatnonzero(mask.any(axis=1))
-    if ys.size == 0:
-        return None
-    xs = np.flatnonzero(mask.any(axis=0))
-    return np.array([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1], np.float32)
 
 
 def _grow(box: np.ndarray, factor: float, w: int, h: int) -> np.ndarray:
@@ -312,7 +304,7 @@ class Tracker:
                     obj.mask, obj.pending, obj.lost, obj.misses = p.mask.copy(), None, False, 0
                     obj.score = 1.0
                     obj.ref_area = float(np.count_nonzero(p.mask))
-                    obj.last_box = _bbox(p.mask)
+                    obj.last_box = mask_box(p.mask)
                     obj.logits = None
             # 3. finished refreshes
             while self._done:
@@ -363,7 +355,7 @@ class Tracker:
                 kinds[obj.obj_id] = "search"
                 masks[obj.obj_id] = None
             elif obj.mask is not None:
-                box = _bbox(obj.mask)
+                box = mask_box(obj.mask)
                 if box is None:
                     continue
                 pt = _interior_point(obj.mask)
@@ -468,7 +460,7 @@ class Tracker:
             obj.lost, obj.misses, obj.proxy = False, 0, None
             obj.refreshed_at = key.index
             obj.ref_area = area if (kind != "track" or obj.ref_area == 0) else 0.8 * obj.ref_area + 0.2 * area
-            obj.last_box = _bbox(moved) if moved.any() else obj.last_box
+            obj.last_box = mask_box(moved) if moved.any() else obj.last_box
 
     def _warp(self, flow, mask: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
         if self.config.propagation == "rigid":
@@ -479,7 +471,7 @@ class Tracker:
         obj.misses += 1
         if hard or obj.misses >= self.config.misses_to_lose:
             if obj.mask is not None and obj.mask.any():
-                obj.last_box = _bbox(obj.mask)
+                obj.last_box = mask_box(obj.mask)
             obj.lost, obj.mask, obj.score = True, None, 0.0
             obj.motion.clear()
 
