@@ -39,7 +39,7 @@ import inspect
 import os
 import re
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Optional, Union
 
 from .base import (
     CameraNotFoundError,
@@ -73,6 +73,7 @@ __all__ = [
     "list_video_devices",
     "redact_url",
     "SOURCE_FORMS",
+    "register_source",
 ]
 
 SOURCE_FORMS = (
@@ -137,6 +138,37 @@ def parse_synthetic_spec(spec: str) -> dict:
     return out
 
 
+_REGISTRY: dict[str, Callable[..., Source]] = {}
+ENTRY_POINT_GROUP = "samstream.sources"
+
+
+def register_source(prefix: str, factory: Callable[..., Source]) -> None:
+    """Make ``open_source("PREFIX:rest")`` call ``factory(rest, **options)``.
+
+    Packages that bring a source of their own (the ROS 2 layer: ``ros2:/topic``) register it
+    here, or through the ``samstream.sources`` entry-point group (loaded lazily, on first use of
+    the prefix, so ``import samstream`` never imports rclpy).
+    """
+    key = prefix.strip().lower().rstrip(":")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+        raise ValueError(f"source prefix {prefix!r} must be a short lowercase word such as 'ros2'.")
+    if not callable(factory):
+        raise ValueError(f"source factory for {prefix!r} must be callable (a Source class or function).")
+    _REGISTRY[key] = factory
+
+
+def _registered(prefix: str) -> Optional[Callable[..., Source]]:
+    if prefix in _REGISTRY:
+        return _REGISTRY[prefix]
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name.lower() == prefix:
+            _REGISTRY[prefix] = ep.load()
+            return _REGISTRY[prefix]
+    return None
+
+
 def _construct(cls: type, args: tuple, options: dict) -> Source:
     params = inspect.signature(cls.__init__).parameters
     allowed = [n for n, p in params.items() if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -196,10 +228,10 @@ def open_source(spec: Union[int, str, os.PathLike, Source], **options: Any) -> S
         name = s.partition(":")[2].strip() or "push"
         options.setdefault("name", name)
         return _construct(PushSource, (), options)
-    if low.startswith("ros2:"):
-        from ..ros2.source import Ros2ImageSource  # rclpy only now, lazily
-
-        return _construct(Ros2ImageSource, (s[len("ros2:"):].strip(),), options)
+    prefix, sep, rest = s.partition(":")
+    factory = _registered(prefix.lower()) if sep and not rest.startswith("//") else None
+    if factory is not None:
+        return _construct(factory, (rest.strip(),), options)
     if s.isdigit():
         return _construct(CaptureSource, (int(s),), options)
     if s.startswith("/dev/"):
