@@ -58,6 +58,13 @@ class Predictor(abc.ABC):
     input_side: int = 1024
     low_res_side: int = 256
 
+    # -- capabilities: ask these, never the class or the name ---------------------------------
+    #: feeding a previous call's ``low_res_logits`` back as ``mask_input`` refines the next
+    #: decode (SAM: yes; the classic backend re-derives its prior from the mask itself: no).
+    reuses_low_res_logits: bool = True
+    #: the predictor has its own :meth:`everything` (segment-everything without a point grid).
+    has_everything: bool = False
+
     def __init__(self) -> None:
         self._embedding: Optional[Embedding] = None
 
