@@ -100,9 +100,8 @@ class ClassicPredictor(Predictor):
             raise ValueError(f"config must be a ClassicConfig, got {type(config).__name__}.")
         unknown = sorted(set(overrides) - set(ClassicConfig.field_names()))
         if unknown:
-            raise TypeError(
-                f"ClassicPredictor got unknown setting(s) {unknown}: valid ones are {list(ClassicConfig.field_names())}."
-            )
+            valid = list(ClassicConfig.field_names())
+            raise TypeError(f"ClassicPredictor got unknown setting(s) {unknown}: valid ones are {valid}.")
         self.config = dataclasses.replace(config, **overrides) if overrides else config
 
     # ------------------------------------------------------------------------------------
