@@ -361,7 +361,7 @@ def cmd_bench(args) -> int:
             args.json.write_text(json.dumps(out, indent=2))
         return 0
     if args.ui:
-        from .bench_ui import run_ui_bench
+        from .ui.bench import run_ui_bench
 
         model = "classic" if args.models == _DEFAULT_BENCH_MODELS else models[0]
         out = run_ui_bench(seconds=args.seconds, model=model, objects=args.objects)
