@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import platform
 import statistics
-import sys
 import time
 from typing import Callable
 

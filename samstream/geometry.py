@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["mask_iou", "mask_box", "interior_point", "grow_box", "box_iou"]
+__all__ = ["mask_iou", "mask_box", "interior_point", "grow_box", "box_iou", "box_nms"]
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray, empty: float = 1.0) -> float:
@@ -34,15 +34,41 @@ def mask_iou(a: np.ndarray, b: np.ndarray, empty: float = 1.0) -> float:
     return float(np.count_nonzero(a & b)) / union if union else float(empty)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two ``(4,)`` ``x1, y1, x2, y2`` boxes (pixels); 0.0 when both are empty."""
-    ax1, ay1, ax2, ay2 = (float(v) for v in a)
-    bx1, by1, bx2, by2 = (float(v) for v in b)
-    iw = max(0.0, min(ax2, bx2) - max(ax1, bx1))
-    ih = max(0.0, min(ay2, by2) - max(ay1, by1))
+def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
+    """IoU matrix ``(N, M)`` of ``x1, y1, x2, y2`` boxes (``x2``/``y2`` exclusive)."""
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
     inter = iw * ih
-    union = max(0.0, ax2 - ax1) * max(0.0, ay2 - ay1) + max(0.0, bx2 - bx1) * max(0.0, by2 - by1) - inter
-    return inter / union if union > 0 else 0.0
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def box_nms(boxes: np.ndarray, scores: np.ndarray, iou_thresh: float) -> np.ndarray:
+    """Greedy box NMS: indices of the kept boxes, highest score first.
+
+    A box is dropped when its IoU with an already kept, higher-scoring box is above
+    ``iou_thresh``. Ties in score keep the input order. Memory is ``O(N)`` (one row of IoUs
+    per kept box), so thousands of boxes are fine.
+    """
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if b.shape[0] != s.shape[0]:
+        raise ValueError(f"{b.shape[0]} boxes but {s.shape[0]} scores: give one score per box.")
+    order = np.argsort(-s, kind="stable")
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        if order.size == 1:
+            break
+        rest = order[1:]
+        ious = box_iou(b[i], b[rest])[0]
+        order = rest[ious <= iou_thresh]
+    return np.asarray(keep, dtype=np.int64)
 
 
 def mask_box(mask: np.ndarray) -> Optional[np.ndarray]:

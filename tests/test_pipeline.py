@@ -13,16 +13,12 @@ from samstream.pipeline import parse_prompt, prompts_from_strings
 from samstream.sinks import CallbackSink, VideoSink
 from samstream.sources import PushSource, open_source
 from samstream.sources.synthetic import SyntheticScene
+from samstream.geometry import mask_iou
 
 
 def _box(labels, oid):
     ys, xs = np.nonzero(labels == oid)
     return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
-
-
-def _iou(a, b):
-    u = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / u if u else 1.0
 
 
 def test_results_are_in_order_aligned_and_follow_the_object(tmp_path):
@@ -33,7 +29,7 @@ def test_results_are_in_order_aligned_and_follow_the_object(tmp_path):
                   asynchronous=False, keyframe_interval=3) as pipe:
         for seg in pipe:
             gt = src.ground_truth(seg.frame_index)
-            seen.append((seg.frame_index, _iou(seg.mask_for(1), gt == 1)))
+            seen.append((seg.frame_index, mask_iou(seg.mask_for(1), gt == 1)))
             assert seg.masks.shape == (1, 240, 320)
     assert [i for i, _ in seen] == list(range(45))
     assert np.mean([j for _, j in seen]) > 0.75
@@ -51,8 +47,8 @@ def test_live_pipeline_never_publishes_a_stale_mask():
             if seg.frame_index < 5 or seg.lost[0]:
                 continue
             m = seg.mask_for(1)
-            now_iou.append(_iou(m, src.ground_truth(seg.frame_index) == 1))
-            prev_iou.append(_iou(m, src.ground_truth(seg.frame_index - 4) == 1))
+            now_iou.append(mask_iou(m, src.ground_truth(seg.frame_index) == 1))
+            prev_iou.append(mask_iou(m, src.ground_truth(seg.frame_index - 4) == 1))
     assert len(now_iou) > 30
     assert np.mean(now_iou) > np.mean(prev_iou)
 

@@ -24,7 +24,6 @@ only for the masks actually used.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional

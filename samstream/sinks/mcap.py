@@ -45,6 +45,11 @@ class McapSink:
         queue_size: results waiting for the writer thread at most (0: write in ``write()`` itself).
     """
 
+    @property
+    def records_to(self) -> Path:
+        """The ``.mcap`` file this sink records to (callers ask this, not the class name)."""
+        return self.path
+
     def __init__(self, path: Union[str, Path], namespace: str = "/samstream", frame_id: str = "camera",
                  overlay: bool = False, compressed: bool = True,
                  header_fn: Optional[Callable[[Frame], Optional[dict]]] = None, png_level: int = 1,

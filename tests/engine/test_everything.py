@@ -22,6 +22,7 @@ from samstream.engine.everything import (
     stability_score,
 )
 from samstream.types import Frame, as_image
+from samstream.geometry import mask_iou
 
 H, W = 120, 160
 SPECK = (slice(62, 65), slice(84, 87))  # 3x3 speck under grid point (85, 63.75) of a 16x16 grid
@@ -48,11 +49,6 @@ def draw_scene() -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     speck[SPECK] = True
     shapes = {name: labels == k for k, name in enumerate(["rect", "circle", "triangle", "ellipse"], 1)}
     return img, shapes, speck
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 0.0
 
 
 class RegionPredictor(Predictor):
@@ -144,7 +140,7 @@ def run(scene, **cfg) -> tuple[list[MaskRecord], MaskGenerator, RegionPredictor]
 
 
 def matches(records: list[MaskRecord], target: np.ndarray, thresh: float) -> list[int]:
-    return [i for i, r in enumerate(records) if mask_iou(r.segmentation, target) >= thresh]
+    return [i for i, r in enumerate(records) if mask_iou(r.segmentation, target, empty=0.0) >= thresh]
 
 
 # -- config ------------------------------------------------------------------------------------

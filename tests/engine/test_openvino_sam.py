@@ -9,10 +9,7 @@ torch = pytest.importorskip("torch", reason="needs the [export] extra (torch)")
 
 from samstream.engine.openvino_sam import OVSamModel, SamPredictor  # noqa: E402
 from samstream.engine.transforms import SquareFrame  # noqa: E402
-
-
-def _iou(a, b):
-    return (a & b).sum() / max(1, (a | b).sum())
+from samstream.geometry import mask_iou
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +71,7 @@ def test_openvino_matches_torch_reference(predictor, tiny_torch_sam, image, case
     np.testing.assert_allclose(scores, rscores, atol=1e-3)
     for a, b in zip(masks, rmasks):
         if b.sum() > 50:  # IoU is meaningful only for non-trivial masks
-            assert _iou(a, b) >= 0.99
+            assert mask_iou(a, b, empty=0.0) >= 0.99
 
 
 def test_mask_input_matches_reference(predictor, tiny_torch_sam, image):

@@ -18,6 +18,7 @@ from samstream.engine.base import Embedding, Predictor
 from samstream.sources.synthetic import SyntheticScene
 from samstream.tracker import Tracker, TrackerConfig
 from samstream.types import Frame
+from samstream.geometry import mask_iou
 
 
 class OraclePredictor(Predictor):
@@ -66,11 +67,6 @@ def _frames(scene, n, start=0):
         yield Frame(img, i, float(i) / 30.0), lab
 
 
-def _iou(a, b):
-    u = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / u if u else 1.0
-
-
 def _first_box(scene, oid):
     _, lab = scene.render(0)
     ys, xs = np.nonzero(lab == oid)
@@ -88,7 +84,7 @@ def test_sync_tracking_follows_ground_truth(interval, floor):
         seg = tr.track(frame)
         assert seg.frame_index == frame.index and seg.masks.shape == (2, 240, 320)
         for oid in (1, 2):
-            ious[oid].append(_iou(seg.mask_for(oid), lab == oid))
+            ious[oid].append(mask_iou(seg.mask_for(oid), lab == oid))
     for oid in (1, 2):
         # flow-propagated frames between keyframes stay close to the truth
         assert np.mean(ious[oid]) > floor, (oid, np.mean(ious[oid]))
@@ -105,9 +101,9 @@ def test_async_results_are_aligned_to_their_own_frame():
         seg = tr.track(frame)
         time.sleep(0.01)
         if seg.keyframe_index >= 0 and not seg.lost[0]:
-            aligned.append(_iou(seg.masks[0], lab == 1))
+            aligned.append(mask_iou(seg.masks[0], lab == 1))
             _, key_lab = scene.render(seg.keyframe_index)
-            stale.append(_iou(key_lab == 1, lab == 1))
+            stale.append(mask_iou(key_lab == 1, lab == 1))
         prev_lab = lab
     tr.close()
     assert prev_lab is not None and len(aligned) > 30
@@ -157,7 +153,7 @@ def test_mask_prompt_applies_immediately_and_remove_reset():
     (frame, lab), = list(_frames(scene, 1))
     tr.add_object(2, mask=lab == 2)
     seg = tr.track(frame)
-    assert _iou(seg.mask_for(2), lab == 2) == 1.0
+    assert mask_iou(seg.mask_for(2), lab == 2) == 1.0
     tr.remove_object(2)
     assert tr.object_ids == []
     tr.add_object(1, mask=lab == 1)
@@ -235,5 +231,5 @@ def test_classic_backend_tracks_a_synthetic_object():
     tr = Tracker(ClassicPredictor(), asynchronous=False, config=TrackerConfig(keyframe_interval=3))
     frame0, lab0 = next(_frames(scene, 1))
     tr.add_object(1, mask=lab0 == 1)
-    ious = [_iou(tr.track(f).masks[0], lab == 1) for f, lab in _frames(scene, 30)]
+    ious = [mask_iou(tr.track(f).masks[0], lab == 1) for f, lab in _frames(scene, 30)]
     assert np.mean(ious) > 0.8, np.round(ious, 2)

@@ -1,0 +1,49 @@
+"""``samstream export``: download an official checkpoint and convert it to OpenVINO IR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .common import FMT
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "export", help="convert a SAM model to OpenVINO IR", formatter_class=FMT,
+        description="Download (or take with --checkpoint) an official checkpoint, verify its SHA-256, and "
+                    "convert the image encoder and the prompt decoder to OpenVINO IR in the cache "
+                    "(FP32 + FP16; INT8 with --int8).",
+        epilog="examples:\n"
+               "  samstream export mobilesam\n"
+               "  samstream export sam_vit_b --checkpoint ~/Downloads/sam_vit_b_01ec64.pth --int8 --calib my_frames/\n"
+               "  samstream export mobilesam --random-init --int8     # no download; speed tests only\n"
+               "  samstream export mobilesam-512      # 512x512 encoder input: ~4x fewer pixels, lower quality\n")
+    p.add_argument("model", help="model name (see `samstream models`); NAME-SIZE (e.g. mobilesam-512) exports a "
+                                  "smaller/larger encoder input")
+    p.add_argument("--checkpoint", type=Path, help="use this local checkpoint file instead of downloading")
+    p.add_argument("--random-init", action="store_true",
+                   help="export the real architecture with RANDOM weights (for speed/shape tests; masks are meaningless)")
+    p.add_argument("--int8", action="store_true", help="also make an INT8 encoder with NNCF post-training quantization")
+    p.add_argument("--calib", metavar="DIR|VIDEO",
+                   help="frames to calibrate INT8 on: a folder of images or a video (default: synthetic scenes)")
+    p.add_argument("--calib-size", type=int, default=32, help="number of calibration frames (default 32)")
+    p.add_argument("--smooth-quant-alpha", type=float, default=None,
+                   help="SmoothQuant alpha for MatMuls (NNCF default when unset; -1 disables)")
+
+
+def run(args) -> int:
+    from ..models.export import export_model
+    from ..models.registry import get_spec
+
+    spec = get_spec(args.model)
+    if args.random_init and args.checkpoint:
+        raise ValueError("--random-init and --checkpoint exclude each other: pick one.")
+    if args.calib and not args.int8:
+        raise ValueError("--calib only matters with --int8: add --int8.")
+    out = export_model(spec, checkpoint=args.checkpoint, random_init=args.random_init, int8=args.int8,
+                       calib=args.calib, calib_size=args.calib_size,
+                       smooth_quant_alpha=args.smooth_quant_alpha)
+    label = "RANDOM-INIT (speed tests only) " if args.random_init else ""
+    use = spec.name + ("@random" if args.random_init else "")
+    print(f"exported {label}{spec.name} to {out}\nuse it with: --model {use}")
+    return 0
