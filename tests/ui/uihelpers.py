@@ -137,7 +137,7 @@ def wait_until(cond, timeout=15.0, what="condition"):
 
 def object_point(label_map: np.ndarray, oid: int) -> tuple[int, int]:
     """``(x, y)`` pixels of the point of object ``oid`` farthest from its edge in a label map."""
-    m = (label_map == oid).astype(np.uint8)
-    d = cv2.distanceTransform(m, cv2.DIST_L2, 5)
-    y, x = np.unravel_index(np.argmax(d), d.shape)
+    from samstream.geometry import interior_point
+
+    x, y = interior_point(label_map == oid)
     return int(x), int(y)
