@@ -38,6 +38,7 @@ class PushSource(LiveSource):
     """
 
     kind = "push"
+    accepts_pushed_frames = True
 
     def __init__(self, name: str = "push", *, fps: Optional[float] = None, width: Optional[int] = None,
                  height: Optional[int] = None, copy: bool = True, size_policy: str = "skip") -> None:

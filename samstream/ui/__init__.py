@@ -7,8 +7,11 @@
 
 Importing this package does not import Gradio; :func:`serve` and :func:`build_app` do, and
 raise ``ImportError`` naming ``pip install 'samstream[ui]'`` when it is missing. The machinery
-that needs no Gradio (streams, per-tab views, the MJPEG stream, the frame stamp) is in
-:mod:`samstream.ui.live` and :mod:`samstream.ui.stamp`.
+that needs no Gradio is in :mod:`~samstream.ui.stream` (the pipeline thread),
+:mod:`~samstream.ui.prompts` (a tab's prompts and settings), :mod:`~samstream.ui.hub` (the tabs
+and the MJPEG stream), :mod:`~samstream.ui.readout` (the rendered frame and the text readout) and
+:mod:`~samstream.ui.stamp` (the frame stamp); :mod:`~samstream.ui.bench` measures the page in a
+browser.
 """
 
 from __future__ import annotations

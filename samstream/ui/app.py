@@ -1,6 +1,6 @@
 """The Gradio page of the live view (the only module that imports Gradio).
 
-Layout: the live picture (an ``<img>`` fed by the MJPEG route of :mod:`samstream.ui.live`, with
+Layout: the live picture (an ``<img>`` fed by the MJPEG route of :mod:`samstream.ui.hub`, with
 a click handler that sends image-pixel coordinates), the prompting controls, the input chooser
 (server-side source or the browser's webcam, streamed with ``stream_every=0.033``), the model
 selector, opacity, show/hide, and a live readout refreshed twice a second by a ``gr.Timer``.
@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 
 def _prepare_env() -> None:
@@ -38,7 +38,11 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from .live import BOUNDARY, MJPEG_PATH, Hub, View, model_choices, readout  # noqa: E402
+from ..utils import rss_mb  # noqa: E402
+from .hub import BOUNDARY, MJPEG_PATH, Hub  # noqa: E402
+from .prompts import View  # noqa: E402
+from .readout import readout, stats_markdown  # noqa: E402
+from .stream import model_choices  # noqa: E402
 from .stamp import STAMP_JS  # noqa: E402
 
 __all__ = ["build_app", "serve", "make_routes", "DELETE_CACHE"]
@@ -121,30 +125,6 @@ def _sid(request: Optional[gr.Request]) -> str:
     if not sid:
         raise ValueError("this event has no browser session: reload the page.")
     return str(sid)
-
-
-def _fmt(v: Any, unit: str = "", digits: int = 1) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}{unit}"
-    return f"{v}{unit}"
-
-
-def stats_markdown(r: dict) -> str:
-    objs = ", ".join(f'<span style="color:{r["colours"].get(o, "#888")}">■</span> {o}' for o in r["objects"]) or "none"
-    size = f'{r["size"][0]}x{r["size"][1]}' if r.get("size") else "–"
-    return (
-        f"**input** {r['input']} ({size}, {r['state']})  \n"
-        f"**model** {r['model']}  \n"
-        f"**input fps** {_fmt(r['input_fps'])} · **output fps** {_fmt(r['output_fps'])} · "
-        f"**sent to this tab** {_fmt(r['display_fps'])} fps  \n"
-        f"**encoder latency** {_fmt(r['encoder_latency_ms'], ' ms')} · "
-        f"**keyframe age** {_fmt(r['keyframe_age_frames'], ' frames')} · "
-        f"**pipeline latency** {_fmt(r['latency_ms'], ' ms')}  \n"
-        f"**dropped (stale) frames** {r['dropped_frames']} · **frames** {r['frames_out']}  \n"
-        f"**objects** {objs}"
-    )
 
 
 def build_app(hub: Optional[Hub] = None, *, source: Union[str, int] = "synthetic", model: str = "classic",
@@ -295,8 +275,8 @@ def build_app(hub: Optional[Hub] = None, *, source: Union[str, int] = "synthetic
             r = readout(view)
             ids = list(r["objects"])
             ids_out = hide_out = gr.skip()
-            if ids != getattr(view, "_ui_ids", None):
-                view._ui_ids = ids
+            if ids != view.listed_ids:
+                view.listed_ids = ids
                 ids_out = gr.Dropdown(choices=[str(i) for i in ids])
                 hide_out = gr.Dropdown(choices=[str(i) for i in ids], value=[str(i) for i in ids if i in view.hidden])
             err = " · ".join(f"⚠ {e}" for e in r["errors"])
@@ -328,30 +308,27 @@ def make_routes(hub: Hub) -> list[Route]:
                                           "X-Accel-Buffering": "no"})
 
     async def status(request: Request):
-        m = hub.server.metrics()
-        body = {"state": hub.server.state, "error": hub.server.error, "model": hub.server.model,
-                "source": hub.server.label, "size": hub.server.size, "frames_out": m.get("frames_out", 0),
-                "input_fps": m.get("input_fps", 0.0), "output_fps": m.get("output_fps", 0.0),
-                "encoder_latency_ms": m.get("encoder_latency_ms"), "keyframe_age_frames": m.get("keyframe_age_frames"),
-                "pipeline_latency_ms": m.get("latency_ms"), "dropped_frames": m.get("dropped_frames", 0),
-                "objects": hub.server.object_ids(), "views": len(hub.views),
+        server = hub.server
+        m = server.metrics()
+        rss = rss_mb()
+        body = {"state": server.state, "error": server.error, "model": server.model,
+                "source": server.label, "size": server.size,
+                "frames_out": m.frames_out if m is not None else 0,
+                "input_fps": m.input_fps if m is not None else 0.0,
+                "output_fps": m.output_fps if m is not None else 0.0,
+                "encoder_latency_ms": m.encoder_latency_ms if m is not None else None,
+                "keyframe_age_frames": m.keyframe_age_frames if m is not None else None,
+                "keyframes_failed": m.keyframes_failed if m is not None else 0,
+                "last_keyframe_error": m.last_keyframe_error if m is not None else None,
+                "pipeline_latency_ms": m.latency_ms if m is not None else None,
+                "dropped_frames": m.dropped_frames if m is not None else 0,
+                "objects": server.object_ids(), "views": len(hub.views),
                 "sent_fps": [round(v.sent.value(), 1) for v in hub.views],
                 "webcams": sum(1 for v in hub.views if v.webcam is not None),
-                "temp_dir": os.environ.get("GRADIO_TEMP_DIR"), "rss_mb": _rss_mb()}
+                "temp_dir": os.environ.get("GRADIO_TEMP_DIR"), "rss_mb": round(rss, 1) if rss is not None else None}
         return JSONResponse(json.loads(json.dumps(body, default=str)))
 
     return [Route(MJPEG_PATH, mjpeg), Route("/samstream/status", status)]
-
-
-def _rss_mb() -> Optional[float]:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024.0, 1)
-    except OSError:
-        pass
-    return None
 
 
 def serve(source: Union[str, int] = "synthetic", model: str = "classic", precision: str = "fp16",

@@ -36,3 +36,15 @@ def demo(tmp_path_factory):
                      tmp_path_factory.mktemp("demo"), "main")
     yield srv
     srv.stop()
+
+
+@pytest.fixture()
+def hub():
+    """A live-view hub on a small synthetic scene (classic backend), running, with a first frame."""
+    from samstream.ui.hub import Hub
+    from uihelpers import wait_until
+
+    h = Hub("synthetic:320x240@30,seed=2", model="classic", max_views=3)
+    wait_until(lambda: h.server.state == "running" and h.server.latest() is not None, what="first frame")
+    yield h
+    h.close()

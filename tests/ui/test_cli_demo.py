@@ -43,7 +43,8 @@ def test_bad_port_is_a_clear_error(capsys):
 
 
 def test_import_samstream_and_ui_do_not_import_gradio():
-    code = ("import sys, samstream, samstream.ui, samstream.ui.live, samstream.bench_ui; "
+    code = ("import sys, samstream, samstream.ui, samstream.ui.stream, samstream.ui.prompts, samstream.ui.hub, "
+            "samstream.ui.readout, samstream.ui.bench; "
             "print('gradio' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr

@@ -122,3 +122,22 @@ class DemoServer:
         self._log.close()
 
 
+
+
+# -- helpers of the non-browser tests ------------------------------------------------------------
+def wait_until(cond, timeout=15.0, what="condition"):
+    """Poll ``cond()`` every 50 ms until it is true; ``AssertionError`` naming ``what`` after ``timeout`` s."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def object_point(label_map: np.ndarray, oid: int) -> tuple[int, int]:
+    """``(x, y)`` pixels of the point of object ``oid`` farthest from its edge in a label map."""
+    from samstream.geometry import interior_point
+
+    x, y = interior_point(label_map == oid)
+    return int(x), int(y)

@@ -7,13 +7,13 @@ page's own meter: every displayed frame carries its frame number and capture tim
 (:mod:`samstream.ui.stamp`); the page decodes the stamp on each animation frame, counts distinct
 frames and takes ``Date.now() - capture time`` (same machine, same clock). Latency therefore
 includes capture, tracking, overlay, JPEG, the HTTP stream, decoding and compositing in the
-browser, plus up to one animation frame (~16 ms) of polling granularity.
+browser, plus up to one animation frame of polling granularity.
 
 ::
 
-    python -m samstream.bench_ui --seconds 15 --json ui_bench.json
+    python -m samstream.ui.bench --seconds 15 --json ui_bench.json
     # or, from code:
-    from samstream.bench_ui import run_ui_bench
+    from samstream.ui.bench import run_ui_bench
     record = run_ui_bench(seconds=15)
 
 Needs the ``[ui]`` extra (Gradio), Playwright (``[test]`` extra) and a Chromium
@@ -78,9 +78,9 @@ def _click_objects(page, source: str, n: int) -> list[int]:
     import cv2
     import numpy as np
 
-    from .sources import parse_synthetic_spec
-    from .sources.synthetic import SyntheticScene
-    from .ui.stamp import decode_stamp
+    from ..sources import parse_synthetic_spec
+    from ..sources.synthetic import SyntheticScene
+    from .stamp import decode_stamp
 
     kw = parse_synthetic_spec(source)
     scene = SyntheticScene(kw.get("width", 640), kw.get("height", 480), kw.get("num_objects", 3),
@@ -130,7 +130,7 @@ def run_ui_bench(seconds: float = 10.0, source: str = "synthetic:640x480@30", mo
     except ImportError:
         raise ImportError("the UI benchmark drives a browser with Playwright: pip install 'samstream[test]' "
                           "(or pip install playwright; no `playwright install` needed, it uses your Chromium).") from None
-    from .ui import require_gradio
+    from . import require_gradio
 
     require_gradio()
     exe = find_chromium(chromium)
@@ -227,7 +227,7 @@ def run_ui_bench(seconds: float = 10.0, source: str = "synthetic:640x480@30", mo
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m samstream.bench_ui", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m samstream.ui.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds (default 10)")
     ap.add_argument("--source", default="synthetic:640x480@30", help="server-side source (default synthetic:640x480@30)")
