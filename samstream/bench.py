@@ -15,16 +15,17 @@ from typing import Callable
 
 import numpy as np
 
+from .geometry import mask_box
 from .models.cache import find_exported
 from .models.registry import CLASSIC, get_spec
-from .types import mask_box
+from .utils import log, rss_mb
 
 __all__ = ["run_model_bench", "time_call", "machine_info"]
 
 
-def _log(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
+def _rss() -> float:
+    v = rss_mb()
+    return float("nan") if v is None else v
 
 
 def time_call(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
@@ -102,7 +103,7 @@ def _ensure_export(name: str):
     if found is None or "int8" not in found.precisions():
         from .models.export import export_model
 
-        _log(f"bench: no export of {name} in the cache; exporting the real architecture with RANDOM weights")
+        log(f"bench: no export of {name} in the cache; exporting the real architecture with RANDOM weights")
         export_model(get_spec(name), random_init=True, int8=True, calib_size=16)
         found = find_exported(name, "random-init")
     return found
@@ -114,7 +115,7 @@ def _bench_torch(name: str, runs: int) -> list[dict]:
 
         from .models.build import build_sam
     except ImportError:
-        _log("bench: torch not installed, skipping the PyTorch rows (pip install samstream[export])")
+        log("bench: torch not installed, skipping the PyTorch rows (pip install samstream[export])")
         return []
     spec = get_spec(name)
     sam = build_sam(spec, random_init=True)
@@ -150,15 +151,15 @@ def _bench_openvino(name: str, precisions: list[str], runs: int, threads: int) -
     out = []
     for prec in precisions:
         if prec == "bf16" and not cpu_supports_bf16():
-            _log("bench: this CPU has no bf16; skipping bf16")
+            log("bench: this CPU has no bf16; skipping bf16")
             continue
         if prec == "int8" and "int8" not in exported.precisions():
-            _log(f"bench: no INT8 export of {name}; skipping")
+            log(f"bench: no INT8 export of {name}; skipping")
             continue
         p = SamPredictor(OVSamModel(exported, precision=prec, num_threads=threads))
         size = f"{p.model.encoder_side}"
         label = f"{prec} (exec {p.model.exec_precision})"
-        _log(f"bench: {name} openvino {label} ...")
+        log(f"bench: {name} openvino {label} ...")
         enc = time_call(lambda: p.set_image(img), runs)
         out.append(_rec(name, "openvino", prec, "encoder", size, enc, runs, weights))
         if prec == precisions[0] or prec == "fp32":
@@ -196,12 +197,12 @@ def run_model_bench(models: list[str], backends: list[str], runs: int = 10, thre
     records: list[dict] = []
     for m in models:
         if m == CLASSIC:
-            _log("bench: classic ...")
+            log("bench: classic ...")
             records += _bench_classic(runs)
             continue
         name = get_spec(m).name
         if "torch" in backends:
-            _log(f"bench: {name} pytorch eager fp32 ...")
+            log(f"bench: {name} pytorch eager fp32 ...")
             records += _bench_torch(name, runs)
         precs = [b for b in ("fp32", "fp16", "bf16", "int8") if b in backends]
         if precs:
@@ -227,17 +228,6 @@ def _print_table(result: dict) -> None:
 # -- pipeline benchmark ------------------------------------------------------------------------
 def _gt_box(labels: np.ndarray, oid: int) -> list[float]:
     return mask_box(labels == oid).tolist()
-
-
-def _rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
 
 
 def bench_pipeline(model: str, seconds: float = 15.0, objects: int = 1, fps: float = 30.0,
@@ -278,15 +268,15 @@ def bench_pipeline(model: str, seconds: float = 15.0, objects: int = 1, fps: flo
                 n += 1
                 n_mask += int(len(seg) > 0 and all(m.any() for m in seg.masks))
                 lat.append((now - seg.timestamp) * 1e3)
-                track_ms.append(pipe.tracker.stats["track_ms"])
+                track_ms.append(pipe.tracker.stats.track_ms)
                 if now > t_end:
                     break
             elapsed = time.time() - t0
             m = pipe.metrics()
         return {"frames": n, "results_per_s": n / elapsed, "masks_per_s": n_mask / elapsed,
-                "latency_ms_median": float(np.median(lat)), "source_dropped": m["dropped_frames"],
-                "tracker_ms_per_frame": float(np.median(track_ms)), "keyframes": m["keyframes"],
-                "encoder_latency_ms": m["encoder_latency_ms"]}
+                "latency_ms_median": float(np.median(lat)), "source_dropped": m.dropped_frames,
+                "tracker_ms_per_frame": float(np.median(track_ms)), "keyframes": m.keyframes,
+                "keyframes_failed": m.keyframes_failed, "encoder_latency_ms": m.encoder_latency_ms}
 
     def run_naive() -> dict:
         src = open_source(spec)
@@ -302,13 +292,13 @@ def bench_pipeline(model: str, seconds: float = 15.0, objects: int = 1, fps: flo
                 if time.time() > t_end:
                     break
             elapsed = time.time() - t0
-            dropped = src.stats().get("frames_dropped", 0)
+            dropped = src.stats().frames_dropped
         return {"frames": n, "results_per_s": n / elapsed, "masks_per_s": n / elapsed,
                 "latency_ms_median": float(np.median(lat)), "source_dropped": dropped}
 
-    _log(f"bench --pipeline: {model}, {objects} object(s), naive loop for {seconds:.0f}s ...")
+    log(f"bench --pipeline: {model}, {objects} object(s), naive loop for {seconds:.0f}s ...")
     naive = run_naive()
-    _log(f"bench --pipeline: {model}, samstream pipeline for {seconds:.0f}s ...")
+    log(f"bench --pipeline: {model}, samstream pipeline for {seconds:.0f}s ...")
     ours = run_ours()
     note = ("random weights: masks are meaningless and the tracker often marks objects lost; compare results_per_s"
             if "random" in str(weights) else "")
@@ -338,12 +328,12 @@ def soak(model: str = "classic", seconds: float = 600.0, objects: int = 2, sampl
             frames += 1
             now = time.time()
             if now >= next_sample:
-                samples.append({"t_s": round(now - t0, 1), "frames": frames, "rss_mb": round(_rss_mb(), 1)})
-                _log(f"soak: {samples[-1]}")
+                samples.append({"t_s": round(now - t0, 1), "frames": frames, "rss_mb": round(_rss(), 1)})
+                log(f"soak: {samples[-1]}")
                 next_sample += sample_every
             if now - t0 > seconds:
                 break
-    samples.append({"t_s": round(time.time() - t0, 1), "frames": frames, "rss_mb": round(_rss_mb(), 1)})
+    samples.append({"t_s": round(time.time() - t0, 1), "frames": frames, "rss_mb": round(_rss(), 1)})
     warm = [s["rss_mb"] for s in samples if s["t_s"] >= min(60.0, seconds / 4)]
     return {"model": model, "seconds": seconds, "objects": objects, "samples": samples,
             "rss_growth_mb_after_warmup": round(max(warm) - min(warm), 1) if warm else None}

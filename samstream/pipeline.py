@@ -22,7 +22,9 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
+from .metrics import PipelineMetrics, SourceStats
 from .types import Frame, Prompt, Segmentation
+from .utils import RateMeter
 
 __all__ = ["Pipeline", "parse_prompt"]
 
@@ -78,22 +80,6 @@ def prompts_from_strings(texts: Sequence[str], init_mask: Optional[np.ndarray] =
                 raise ValueError(f"object {oid} has both --init-mask and --prompt: give one.")
             out.append(Prompt(oid, mask=init_mask == v))
     return out
-
-
-class _Rate:
-    """Events per second over a sliding window of the last ``n`` events."""
-
-    def __init__(self, n: int = 60):
-        self._t: deque[float] = deque(maxlen=n)
-
-    def tick(self) -> None:
-        self._t.append(time.perf_counter())
-
-    def value(self) -> float:
-        if len(self._t) < 2:
-            return 0.0
-        span = self._t[-1] - self._t[0]
-        return (len(self._t) - 1) / span if span > 0 else 0.0
 
 
 class Pipeline:
@@ -163,7 +149,7 @@ class Pipeline:
         self.max_frames = max_frames
         self._started = False
         self._closed = False
-        self._in_rate, self._out_rate = _Rate(), _Rate()
+        self._in_rate, self._out_rate = RateMeter(), RateMeter()
         self._frames_out = 0
         self._sink_ms = 0.0
         self._latency_ms = 0.0
@@ -233,7 +219,7 @@ class Pipeline:
 
     def segment_everything(self, frame: Frame) -> list[np.ndarray]:
         """Masks of the objects in ``frame``, largest first (classic or SAM automatic masks)."""
-        if hasattr(self.predictor, "everything"):
+        if self.predictor.has_everything:
             masks, _ = self.predictor.everything(frame.image)
         else:
             from .engine.everything import MaskGenerator
@@ -246,33 +232,32 @@ class Pipeline:
         return keep
 
     # -- metrics -------------------------------------------------------------------------------
-    def metrics(self) -> dict:
-        """Live numbers: fps in/out, encoder latency, keyframe age, drops, per-stage ms."""
-        src = self.source.stats() if hasattr(self.source, "stats") else {}
+    def metrics(self) -> PipelineMetrics:
+        """Live numbers, a typed snapshot: rates, latency, keyframe age and failures, and the
+        source's, tracker's and encoder's own stats (see :class:`samstream.metrics.PipelineMetrics`)."""
+        src_stats = getattr(self.source, "stats", None)
+        src = src_stats() if callable(src_stats) else SourceStats(name=str(getattr(self.source, "name", "")))
         enc = self.tracker.encoder
         last = self._last
-        return {
-            "frames_out": self._frames_out,
-            "input_fps": round(self._in_rate.value(), 2),
-            "output_fps": round(self._out_rate.value(), 2),
-            "encoder_latency_ms": round(float(self.tracker.stats.get("encoder_ms", 0.0)), 1),
-            "keyframe_age_frames": (last.frame_index - last.keyframe_index) if last is not None and last.keyframe_index >= 0 else None,
-            "dropped_frames": int(src.get("frames_dropped", 0)),
-            "bad_frames": int(src.get("bad_frames", 0)),
-            "encoder_dropped": int(enc.dropped) if enc is not None else 0,
-            "keyframes": int(self.tracker.stats["keyframes_applied"]),
-            "track_ms": round(float(self.tracker.stats["track_ms"]), 2),
-            "flow_ms": round(float(self.tracker.stats["flow_ms"]), 2),
-            "sink_ms": round(self._sink_ms, 2),
-            "latency_ms": round(self._latency_ms, 1),
-            "objects": len(self.tracker.object_ids),
-            "model": self.predictor.describe(),
-            "source": src,
-            "errors": list(self.errors),
-        }
+        age = (last.frame_index - last.keyframe_index) if last is not None and last.keyframe_index >= 0 else None
+        return PipelineMetrics(
+            frames_out=self._frames_out,
+            input_fps=round(self._in_rate.value(), 2),
+            output_fps=round(self._out_rate.value(), 2),
+            latency_ms=round(self._latency_ms, 1),
+            sink_ms=round(self._sink_ms, 2),
+            keyframe_age_frames=age,
+            model=self.predictor.describe(),
+            source_label=src.name,
+            source=src,
+            tracker=self.tracker.stats,
+            encoder=enc.stats() if enc is not None else None,
+            errors=tuple(self.errors),
+        )
 
     def metrics_json(self) -> str:
-        return json.dumps(self.metrics(), default=str)
+        """:meth:`metrics` as one line of JSON."""
+        return json.dumps(self.metrics().to_dict(), default=str)
 
     # -- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:

@@ -20,6 +20,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .geometry import mask_box
+
 __all__ = [
     "Frame",
     "Prompt",
@@ -27,7 +29,6 @@ __all__ = [
     "as_image",
     "as_points",
     "as_box",
-    "mask_box",
 ]
 
 
@@ -305,17 +306,6 @@ class Segmentation:
         if idx.size == 0:
             raise KeyError(f"no object {obj_id} in this result; known ids: {self.object_ids.tolist()}")
         return self.masks[idx[0]]
-
-
-def mask_box(mask: np.ndarray) -> Optional[np.ndarray]:
-    """``(4,)`` float32 ``x1, y1, x2, y2`` around a ``(H, W)`` mask (``x2``/``y2`` exclusive), or
-    ``None`` when the mask is empty."""
-    m = np.asarray(mask, dtype=bool)
-    ys = np.flatnonzero(m.any(axis=1))
-    if ys.size == 0:
-        return None
-    xs = np.flatnonzero(m.any(axis=0))
-    return np.array([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1], dtype=np.float32)
 
 
 def stack_masks(masks: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:

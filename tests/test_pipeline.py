@@ -64,11 +64,14 @@ def test_metrics_and_callback_sink():
         n = sum(1 for _ in pipe)
         m = pipe.metrics()
     assert n == 20 and got == list(range(20))
+    d = m.to_dict()
     for key in ("input_fps", "output_fps", "encoder_latency_ms", "keyframe_age_frames", "dropped_frames",
-                "track_ms", "flow_ms", "sink_ms", "objects"):
-        assert key in m
-    assert m["frames_out"] == 20 and m["objects"] == 1
-    json.loads(pipe.metrics_json())
+                "sink_ms", "keyframes", "keyframes_failed", "source", "tracker", "encoder"):
+        assert key in d
+    assert m.frames_out == 20 and m.tracker.objects == 1 and m.tracker.frames == 20
+    assert m.source.frames_delivered == 20 and m.source_label
+    assert m.keyframes_failed == 0 and m.last_keyframe_error is None
+    assert json.loads(pipe.metrics_json())["frames_out"] == 20
 
 
 def test_no_prompt_tracks_largest_objects_found():
@@ -91,7 +94,7 @@ def test_bad_frames_mid_stream_are_skipped_and_counted():
     # a push source keeps only the newest good frame; the two bad ones are counted, not fatal
     assert 1 <= len(segs) <= 2 and segs[-1].masks.shape == (1, 120, 160)
     assert pipe.last_frame.image.mean() == 50
-    assert stats["bad_frames"] == 2
+    assert stats.bad_frames == 2 and stats.source.bad_frames == 2
 
 
 @pytest.mark.parametrize("text, kind, vals, oid", [
@@ -149,3 +152,27 @@ def test_bad_sources(spec, exc, words):
 def test_unknown_model():
     with pytest.raises(ValueError, match="classic"):
         Pipeline("synthetic", model="nope")
+
+
+def test_failing_keyframe_encoder_is_reported_in_metrics():
+    from samstream.engine import load_predictor
+
+    base = load_predictor("classic")
+    calls = {"n": 0}
+    real_encode = base.encode
+
+    def encode(image, frame_index=-1, timestamp=0.0):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise RuntimeError("encoder fell over")
+        return real_encode(image, frame_index, timestamp)
+
+    base.encode = encode  # instance attribute: the predictor object itself fails, not a mock of a protocol
+    with Pipeline("synthetic:160x120@30,realtime=0,frames=40", predictor=base, asynchronous=False,
+                  keyframe_interval=5, prompts=["box:10,10,60,60"]) as pipe:
+        segs = list(pipe)
+        m = pipe.metrics()
+    assert len(segs) == 40 and all(len(s) == 1 for s in segs)  # every frame still has a result
+    assert m.keyframes_failed >= 5
+    assert "encoder fell over" in m.last_keyframe_error and "RuntimeError" in m.last_keyframe_error
+    assert m.to_dict()["keyframes_failed"] == m.keyframes_failed

@@ -13,8 +13,8 @@ produces an :class:`Embedding`, and :meth:`Predictor.set_embedding` installs it.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -22,6 +22,22 @@ from ..types import Prompt, as_box, as_image, as_points
 from .transforms import SquareFrame
 
 PredictOutput = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class DecoderPrompt(NamedTuple):
+    """One object's prompt as the decoder takes it (all in original-frame pixels).
+
+    Attributes:
+        points: ``(N, 2)`` float32 ``(x, y)`` or ``None``.
+        labels: ``(N,)`` int32, 1 include / 0 exclude, or ``None``.
+        box: ``(4,)`` float32 ``x1, y1, x2, y2`` or ``None``.
+        mask_input: ``(1, L, L)`` float32 low-res logits (``L`` = ``Predictor.low_res_side``) or ``None``.
+    """
+
+    points: Optional[np.ndarray] = None
+    labels: Optional[np.ndarray] = None
+    box: Optional[np.ndarray] = None
+    mask_input: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -42,11 +58,30 @@ class Embedding:
     frame_index: int = -1
     timestamp: float = 0.0
     latency_ms: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def orig_hw(self) -> tuple[int, int]:
         return self.frame.orig_hw
+
+
+#: ``on_done(handle, embedding, error)``: how a backend's asynchronous requests report back
+#: (exactly one of ``embedding`` / ``error`` is ``None``).
+DoneCallback = Callable[[Any, Optional["Embedding"], Optional[BaseException]], None]
+
+
+class AsyncRequests(Protocol):
+    """A backend's own asynchronous encoder requests (an ``openvino.AsyncInferQueue``, a model
+    server's asynchronous client), as :class:`~samstream.engine.encoder.AsyncEncoder` drives them.
+
+    ``start`` returns at once; the backend later calls the ``on_done`` callback it was made with,
+    passing the same ``handle`` as userdata. At most ``jobs`` requests run at a time.
+    """
+
+    jobs: int
+
+    def start(self, image: np.ndarray, handle: Any) -> None: ...
+
+    def wait_all(self) -> None: ...
 
 
 class Predictor(abc.ABC):
@@ -64,6 +99,18 @@ class Predictor(abc.ABC):
     reuses_low_res_logits: bool = True
     #: the predictor has its own :meth:`everything` (segment-everything without a point grid).
     has_everything: bool = False
+
+    def async_requests(self, jobs: int, on_done: DoneCallback) -> Optional[AsyncRequests]:
+        """The backend's own asynchronous encoder requests, or ``None`` (the default) when
+        :meth:`encode` should simply run on the encoder's worker thread."""
+        return None
+
+    def everything(self, image: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Masks of every object in ``image`` (only where :attr:`has_everything`); otherwise use
+        :class:`samstream.engine.everything.MaskGenerator`."""
+        raise NotImplementedError(
+            f"{self.name} has no built-in everything(): use samstream.engine.everything.MaskGenerator(predictor)."
+        )
 
     def __init__(self) -> None:
         self._embedding: Optional[Embedding] = None
@@ -143,8 +190,8 @@ class Predictor(abc.ABC):
     ) -> list[PredictOutput]:
         """Several objects' prompts in one decoder call.
 
-        Each item is a :class:`~samstream.types.Prompt` or a tuple
-        ``(point_coords, point_labels, box, mask_input)``. Returns one ``predict`` triple per item.
+        Each item is a :class:`~samstream.types.Prompt` or a :class:`DecoderPrompt` (any 4-tuple
+        ``(point_coords, point_labels, box, mask_input)``). Returns one ``predict`` triple per item.
         """
         return self.predict_on(self.embedding, prompts, multimask_output, return_logits)
 
@@ -167,7 +214,7 @@ class Predictor(abc.ABC):
             return []
         return self._decode(embedding, checked, multimask_output, return_logits)
 
-    def _check_prompt(self, p: Any, w: int, h: int, emb: Embedding) -> tuple:
+    def _check_prompt(self, p: Any, w: int, h: int, emb: Embedding) -> DecoderPrompt:
         if isinstance(p, Prompt):
             pts, lab, box, mask_in = p.points, p.labels, p.box, None
             if p.mask is not None:
@@ -199,17 +246,17 @@ class Predictor(abc.ABC):
                 raise ValueError("mask_input contains NaN or inf: pass the low_res_logits from predict().")
         if pts is None and box is None and mask_in is None:
             raise ValueError("empty prompt: give point_coords + point_labels, a box, or a mask_input.")
-        return pts, lab, box, mask_in
+        return DecoderPrompt(pts, lab, box, mask_in)
 
     @abc.abstractmethod
     def _decode(
         self,
         emb: Embedding,
-        prompts: list[tuple],
+        prompts: list[DecoderPrompt],
         multimask_output: bool,
         return_logits: bool,
     ) -> list[PredictOutput]:
-        """Decode validated prompts ``(pts|None, labels|None, box|None, mask_input|None)``."""
+        """Decode validated :class:`DecoderPrompt` s (fields already checked against the frame)."""
 
     def describe(self) -> dict[str, Any]:
         """A small dict for stats/UI: backend name, precision, weights provenance."""

@@ -86,6 +86,8 @@ class ClassicPredictor(Predictor):
     """
 
     name = "classic"
+    reuses_low_res_logits = False
+    has_everything = True
 
     def __init__(
         self,

@@ -3,9 +3,9 @@
 ``AsyncEncoder.submit(image, frame_index, timestamp)`` returns at once with an
 :class:`EncodeHandle` carrying the frame index and timestamp; the embedding arrives later through
 the handle (``result()``/``done()``) and an optional callback. For OpenVINO models the work runs
-on an ``openvino.AsyncInferQueue`` (one callback per finished request, userdata = the handle);
-for backends without an OpenVINO encoder (``classic``) it runs ``predictor.encode`` on the
-dispatcher thread.
+on the backend's own asynchronous requests when it has them (:meth:`Predictor.async_requests`:
+an ``openvino.AsyncInferQueue`` with one callback per finished request, userdata = the handle);
+otherwise (``classic``) it runs ``predictor.encode`` on the dispatcher thread.
 
 In-flight work is bounded: at most ``jobs`` requests run and at most ``max_pending`` wait.
 When the wait slot is full the ``policy`` decides: ``"drop_oldest"`` (live video: the oldest
@@ -21,6 +21,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..metrics import EncoderStats
 from ..types import as_image
 from .base import Embedding, Predictor
 
@@ -110,15 +111,13 @@ class AsyncEncoder:
         self.dropped = 0
         self.completed = 0
         self.failed = 0
-        self.last_latency_ms = 0.0
-        model = getattr(predictor, "model", None)
-        self._ov = model is not None and hasattr(model, "encoder") and hasattr(predictor, "embedding_from_output")
-        self.jobs = int(jobs) if self._ov else 1
-        if self._ov:
-            import openvino as ov
-
-            self._queue = ov.AsyncInferQueue(model.encoder, self.jobs)
-            self._queue.set_callback(self._on_ov_done)
+        self.last_error: Optional[str] = None
+        self._latency_ms = 0.0
+        self._requests = predictor.async_requests(int(jobs), self._complete)
+        #: ``True`` when the backend's own asynchronous requests run the work (OpenVINO's
+        #: ``AsyncInferQueue``, a model server); ``False``: ``predictor.encode`` on a worker thread.
+        self.uses_backend_requests = self._requests is not None
+        self.jobs = int(self._requests.jobs) if self._requests is not None else 1
         self._thread = threading.Thread(target=self._dispatch, name="samstream-encoder", daemon=True)
         self._thread.start()
 
@@ -186,8 +185,15 @@ class AsyncEncoder:
         for h, _ in pending:
             h._finish(None, EncoderDropped("encoder closed"), "dropped")
         self._thread.join(timeout=5)
-        if self._ov:
-            self._queue.wait_all()
+        if self._requests is not None:
+            self._requests.wait_all()
+
+    def stats(self) -> EncoderStats:
+        """A snapshot of the counters (safe from any thread)."""
+        with self._cond:
+            return EncoderStats(submitted=self.submitted, completed=self.completed, failed=self.failed,
+                                dropped=self.dropped, in_flight=self._running + len(self._pending),
+                                latency_ms=round(self._latency_ms, 2), last_error=self.last_error)
 
     def __enter__(self) -> "AsyncEncoder":
         return self
@@ -203,7 +209,7 @@ class AsyncEncoder:
                     self._cond.wait()
                 if self._closed:
                     return
-                while self._ov and self._running >= self.jobs and not self._closed:
+                while self._requests is not None and self._running >= self.jobs and not self._closed:
                     self._cond.wait()
                 if self._closed or not self._pending:
                     continue
@@ -212,10 +218,9 @@ class AsyncEncoder:
                 self._cond.notify_all()
             handle.state = "running"
             handle.started_at = time.perf_counter()
-            if self._ov:
+            if self._requests is not None:
                 try:
-                    inp = self.predictor.model.encoder_input(image)
-                    self._queue.start_async({0: inp}, userdata=handle)
+                    self._requests.start(image, handle)
                 except Exception as exc:  # bad input or runtime failure: report on the handle
                     self._complete(handle, None, exc)
             else:
@@ -225,16 +230,6 @@ class AsyncEncoder:
                 except Exception as exc:
                     self._complete(handle, None, exc)
 
-    def _on_ov_done(self, request, handle: EncodeHandle) -> None:
-        try:
-            out = request.get_output_tensor(0).data
-            lat = (time.perf_counter() - handle.started_at) * 1e3
-            emb = self.predictor.embedding_from_output(out, handle.image_hw, handle.frame_index,
-                                                       handle.timestamp, lat)
-            self._complete(handle, emb, None)
-        except Exception as exc:
-            self._complete(handle, None, exc)
-
     def _complete(self, handle: EncodeHandle, emb: Optional[Embedding], err: Optional[BaseException]) -> None:
         # Settle the handle before the counters say it left the queue: once wait_idle()/busy
         # report idle, every handle is done(); the callback runs last, with the counters current.
@@ -243,8 +238,9 @@ class AsyncEncoder:
             self._running -= 1
             if err is None:
                 self.completed += 1
-                self.last_latency_ms = emb.latency_ms if emb is not None else 0.0
+                self._latency_ms = emb.latency_ms if emb is not None else 0.0
             else:
                 self.failed += 1
+                self.last_error = f"{type(err).__name__}: {err}"
             self._cond.notify_all()
         handle._run_callback()

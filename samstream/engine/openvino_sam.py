@@ -13,12 +13,11 @@ import numpy as np
 
 from ..models.cache import ExportedModel, cache_root, find_exported
 from ..models.registry import get_spec
-from .base import Embedding, Predictor, PredictOutput
+from ..models.registry import PRECISIONS, ir_precision
+from .base import DecoderPrompt, DoneCallback, Embedding, Predictor, PredictOutput
 from .transforms import SquareFrame
 
-__all__ = ["OVSamModel", "SamPredictor", "PRECISIONS"]
-
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+__all__ = ["OVSamModel", "SamPredictor"]
 
 _core_lock = threading.Lock()
 _core = None
@@ -59,8 +58,7 @@ class OVSamModel:
                  num_streams: int = 1, device: str = "CPU"):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
-        ir_precision = "fp16" if precision == "bf16" else precision
-        enc_xml = exported.encoder_xml(ir_precision)
+        enc_xml = exported.encoder_xml(ir_precision(precision))
         if not enc_xml.exists():
             have = ", ".join(exported.precisions()) or "none"
             hint = f"samstream export {exported.model}" + (" --int8" if precision == "int8" else "")
@@ -168,6 +166,10 @@ class SamPredictor(Predictor):
                          frame=self.model.square_frame(orig_hw), frame_index=frame_index,
                          timestamp=timestamp, latency_ms=latency_ms)
 
+    def async_requests(self, jobs: int, on_done: DoneCallback) -> "_OVAsyncRequests":
+        """The encoder on an ``openvino.AsyncInferQueue`` of ``jobs`` requests."""
+        return _OVAsyncRequests(self, jobs, on_done)
+
     def encode(self, image: np.ndarray, frame_index: int = -1, timestamp: float = 0.0) -> Embedding:
         t0 = time.perf_counter()
         inp = self.model.encoder_input(image)
@@ -177,18 +179,18 @@ class SamPredictor(Predictor):
         return self.embedding_from_output(out, image.shape[:2], frame_index, timestamp,
                                           (time.perf_counter() - t0) * 1e3)
 
-    def _decode(self, emb: Embedding, prompts: list[tuple], multimask_output: bool,
+    def _decode(self, emb: Embedding, prompts: list[DecoderPrompt], multimask_output: bool,
                 return_logits: bool) -> list[PredictOutput]:
         sq = emb.frame
         L = self.low_res_side
         rows = []
-        for pts, lab, box, _ in prompts:
+        for p in prompts:
             c, l = [], []
-            if pts is not None:
-                c.append(pts)
-                l.append(lab.astype(np.float32))
-            if box is not None:
-                c.append(box.reshape(2, 2))
+            if p.points is not None:
+                c.append(p.points)
+                l.append(p.labels.astype(np.float32))
+            if p.box is not None:
+                c.append(p.box.reshape(2, 2))
                 l.append(np.array([2.0, 3.0], np.float32))
             else:
                 c.append(np.zeros((1, 2), np.float32))  # SAM's padding point when there is no box
@@ -207,8 +209,8 @@ class SamPredictor(Predictor):
             mask_in = np.zeros((len(idx), 1, L, L), np.float32)
             has = np.zeros((len(idx), 1), np.float32)
             for j, i in enumerate(idx):
-                if prompts[i][3] is not None:
-                    mask_in[j] = prompts[i][3]
+                if prompts[i].mask_input is not None:
+                    mask_in[j] = prompts[i].mask_input
                     has[j] = 1.0
             with self._lock:
                 g_iou, g_low = self.model.decode(emb.features["image_embeddings"], coords, labels, mask_in, has,
@@ -222,6 +224,37 @@ class SamPredictor(Predictor):
             masks = logits if return_logits else logits > 0.0
             out.append((masks, iou[i, sel].astype(np.float32), lr))
         return out
+
+
+class _OVAsyncRequests:
+    """:class:`~samstream.engine.base.AsyncRequests` on an ``openvino.AsyncInferQueue``: one
+    callback per finished request, the encoder's handle as userdata."""
+
+    def __init__(self, predictor: SamPredictor, jobs: int, on_done: DoneCallback):
+        import openvino as ov
+
+        self.jobs = max(1, int(jobs))
+        self._predictor = predictor
+        self._on_done = on_done
+        self._queue = ov.AsyncInferQueue(predictor.model.encoder, self.jobs)
+        self._queue.set_callback(self._finished)
+
+    def start(self, image: np.ndarray, handle: Any) -> None:
+        self._queue.start_async({0: self._predictor.model.encoder_input(image)}, userdata=handle)
+
+    def _finished(self, request, handle: Any) -> None:
+        try:
+            out = request.get_output_tensor(0).data
+            lat = (time.perf_counter() - handle.started_at) * 1e3
+            emb = self._predictor.embedding_from_output(out, handle.image_hw, handle.frame_index,
+                                                        handle.timestamp, lat)
+        except Exception as exc:
+            self._on_done(handle, None, exc)
+            return
+        self._on_done(handle, emb, None)
+
+    def wait_all(self) -> None:
+        self._queue.wait_all()
 
 
 def load_sam_predictor(model: str, precision: str = "fp16", weights: str = "official", **kw) -> SamPredictor:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .registry import ModelSpec
+from .registry import IR_PRECISIONS, ModelSpec
 
 __all__ = [
     "cache_root",
@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 WEIGHT_TAGS = ("official", "random-init")
-PRECISIONS = ("fp32", "fp16", "int8")
 
 
 def cache_root() -> Path:
@@ -79,7 +78,7 @@ class ExportedModel:
         return self.folder / "decoder.xml"
 
     def precisions(self) -> list[str]:
-        return [p for p in PRECISIONS if self.encoder_xml(p).exists()]
+        return [p for p in IR_PRECISIONS if self.encoder_xml(p).exists()]
 
 
 def _read_meta(folder: Path) -> Optional[dict]:

@@ -33,17 +33,13 @@ import numpy as np
 
 from .build import build_sam, require_torch
 from .cache import fetch_checkpoint, ir_dir
+from ..utils import log as _log
 from .registry import ModelSpec
 
 __all__ = ["export_model", "calibration_frames", "DECODER_INPUTS", "DECODER_OUTPUTS"]
 
 DECODER_INPUTS = ("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input")
 DECODER_OUTPUTS = ("iou_predictions", "low_res_masks")
-
-
-def _log(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
 
 
 def _resampled_cls():

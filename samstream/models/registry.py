@@ -132,3 +132,16 @@ def get_spec(name: str) -> ModelSpec:
         f"unknown model {name!r}: choose one of {', '.join(model_names())} "
         "(see `samstream models`)."
     )
+
+
+#: the encoder IRs an export writes (``encoder_<precision>.xml``)
+IR_PRECISIONS = ("fp32", "fp16", "int8")
+#: what ``--precision`` takes: the IRs, plus ``bf16`` (the FP16 IR executed in bf16 where the CPU has it)
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+
+
+def ir_precision(precision: str) -> str:
+    """The IR a run precision executes (``bf16`` runs the FP16 IR); ``ValueError`` for unknown names."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}.")
+    return "fp16" if precision == "bf16" else precision

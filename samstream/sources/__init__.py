@@ -16,7 +16,7 @@ Behaviour in one place (details in each module):
 
 * **Live** sources (camera, URL, :class:`PushSource`, synthetic by default) are filled by a
   producer that keeps only the newest frame (a slot of one): a slow consumer never gets a
-  backlog; the frames it missed are counted in ``stats()["frames_dropped"]`` and show as gaps
+  backlog; the frames it missed are counted in ``stats().frames_dropped`` and show as gaps
   in ``Frame.index``.
 * **Files and folders** decode in the consumer's thread, as fast as it reads (every frame) or,
   with ``realtime=True``, paced to their fps; in realtime mode frames the consumer is too late
@@ -24,9 +24,9 @@ Behaviour in one place (details in each module):
   :mod:`samstream.sources.files`.
 * A camera/stream that fails is reopened with exponential backoff (0.5 s doubling to 8 s),
   forever by default; ``max_retries``/``give_up_after`` make it give up, which ends iteration
-  normally with the reason in ``stats()["error"]``. See :mod:`samstream.sources.capture`.
+  normally with the reason in ``stats().error``. See :mod:`samstream.sources.capture`.
 * Bad frames (undecodable, or a size different from the first frame) are skipped and counted in
-  ``stats()["bad_frames"]`` with a rate-limited warning (``size_policy="resize"`` rescales
+  ``stats().bad_frames`` with a rate-limited warning (``size_policy="resize"`` rescales
   instead). Errors at open time raise: ``ValueError`` (unknown spec/option),
   ``FileNotFoundError`` (missing or unreadable path), :class:`CameraNotFoundError`,
   :class:`SourceOpenError`.

@@ -8,7 +8,7 @@ A source is an iterator of :class:`~samstream.types.Frame`. Two families:
 * **live** sources (cameras, URLs, :class:`PushSource`, synthetic with ``realtime=True``) are
   filled by a producer (a capture thread, or whoever calls ``push``) into a :class:`LatestSlot`
   that holds **one** frame: a new frame replaces an unread one, which is counted in
-  ``stats()["frames_dropped"]``. The consumer therefore always gets the newest frame and never a
+  ``stats().frames_dropped``. The consumer therefore always gets the newest frame and never a
   backlog, and memory stays bounded however slow it is.
 
 Frame indices are assigned to every *good* frame the source produces (0, 1, 2, ...), before any
@@ -18,9 +18,9 @@ wrong size) take no index.
 
 Frame size policy: the first good frame fixes the source's size (unless ``width``/``height``
 are known from the device or given). A later frame of another size is, with
-``size_policy="skip"`` (the default), skipped and counted in ``stats()["bad_frames"]`` with a
+``size_policy="skip"`` (the default), skipped and counted in ``stats().bad_frames`` with a
 rate-limited ``logging`` warning; with ``size_policy="resize"`` it is resized to the fixed size
-and counted in ``stats()["resized_frames"]``.
+and counted in ``stats().resized_frames``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any, Optional
 import cv2
 import numpy as np
 
+from ..metrics import SourceStats
 from ..types import Frame, as_image
 
 __all__ = [
@@ -212,24 +213,13 @@ class Source:
                 self._state = "closed"
         self._close_impl()
 
-    def stats(self) -> dict:
-        """Counters and state (a snapshot; safe to call from any thread).
-
-        Keys: ``frames_read`` (good frames captured/decoded), ``frames_delivered`` (handed to the
-        consumer), ``frames_dropped`` (good frames replaced before the consumer took them, or
-        skipped as late in realtime playback), ``bad_frames`` (undecodable or wrong-size frames
-        skipped), ``resized_frames``, ``read_failures`` (failed device reads), ``reconnects``
-        (successful re-openings after a loss), ``reconnect_attempts``, ``last_error`` (latest
-        problem, ``None`` if none), ``error`` (why the stream ended early, else ``None``),
-        ``state`` (``open``/``reconnecting``/``ended``/``failed``/``closed``), ``name``,
-        ``kind``, ``is_live``, ``fps`` (nominal), ``capture_fps`` (measured), ``size``.
-        """
+    def stats(self) -> SourceStats:
+        """Counters and state, a snapshot (safe to call from any thread): see
+        :class:`samstream.metrics.SourceStats` for every field."""
         with self._lock:
-            out: dict[str, Any] = dict(self._counts)
-            out.update(name=self.name, kind=self.kind, is_live=self.is_live, state=self._state,
-                       last_error=self._last_error, error=self.error, fps=self.fps,
-                       capture_fps=self._capture_fps, size=self.size)
-        return out
+            return SourceStats(name=self.name, kind=self.kind, is_live=self.is_live, state=self._state,
+                               last_error=self._last_error, error=self.error, fps=self.fps,
+                               capture_fps=self._capture_fps, size=self.size, **self._counts)
 
     def __enter__(self) -> "Source":
         return self

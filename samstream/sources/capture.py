@@ -7,11 +7,11 @@ Loss and reconnection: when reads fail ``max_read_failures`` times in a row (def
 glitch is tolerated), the device is released and reopened with exponential backoff
 (``backoff_initial`` 0.5 s, doubling, capped at ``backoff_max`` 8 s). Every failed attempt logs a
 warning on the ``samstream.sources`` logger and updates ``stats()`` (``state="reconnecting"``,
-``reconnect_attempts``, ``last_error``). When a frame is read again, ``stats()["reconnects"]``
+``reconnect_attempts``, ``last_error``). When a frame is read again, ``stats().reconnects``
 increments and iteration simply continues (the consumer was waiting). By default it retries
 forever; ``max_retries`` (attempts per outage) and/or ``give_up_after`` (seconds per outage)
 make it give up: iteration then ends normally (``StopIteration``, nothing is raised inside the
-pipeline) and ``stats()["error"]`` / ``source.error`` say why and what to check
+pipeline) and ``stats().error`` / ``source.error`` say why and what to check
 (``state="failed"``).
 
 Opening: a camera index or ``/dev/videoN`` that does not exist raises

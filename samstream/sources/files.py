@@ -7,7 +7,7 @@ Playback:
   that is early waits (sleeps) until a frame is due; with ``drop_late=True`` (the default) a
   consumer that is late gets the frame that is due *now*: the frames whose time has passed are
   skipped without being converted (``grab()``; image files are not even read), counted in
-  ``stats()["frames_dropped"]``, and leave a gap in ``Frame.index`` exactly as a live camera's
+  ``stats().frames_dropped``, and leave a gap in ``Frame.index`` exactly as a live camera's
   dropped frames do. With ``drop_late=False`` every frame is delivered and playback just falls
   behind the clock. ``is_live`` is ``True`` in realtime mode (the file stands in for a camera).
 
@@ -17,7 +17,7 @@ wall-clock time of the first read, so in realtime mode a frame's timestamp is wh
 pass ``start_time=0.0`` for pure media time.
 
 Bad frames (an image file OpenCV cannot decode, a frame whose size differs from the first one)
-are skipped and counted in ``stats()["bad_frames"]`` with a rate-limited warning; they take no
+are skipped and counted in ``stats().bad_frames`` with a rate-limited warning; they take no
 index. ``loop=True`` restarts at the end (indices and timestamps keep increasing).
 """
 
@@ -227,7 +227,7 @@ class ImageFolderSource(_OfflineSource):
         realtime, drop_late, loop, start_time, size_policy: as for :class:`VideoFileSource`.
 
     An image OpenCV cannot decode, or one whose size differs from the first good one, is skipped
-    and counted (``stats()["bad_frames"]``), never fatal.
+    and counted (``stats().bad_frames``), never fatal.
 
     Raises:
         FileNotFoundError: the folder/file does not exist, or holds no image files.

@@ -2,13 +2,13 @@
 
 Any thread calls ``push(image, timestamp=None)``; the consumer iterates. Like every live source
 it keeps only the newest frame: pushing faster than the consumer reads drops the unread frame
-(counted in ``stats()["frames_dropped"]``), so a slow pipeline never builds a backlog and
+(counted in ``stats().frames_dropped``), so a slow pipeline never builds a backlog and
 ``push`` never blocks. ``end()`` finishes the stream (the consumer gets the last frame, then
 ``StopIteration``); ``close()`` stops at once.
 
 ``push`` never raises for bad input (a ROS callback must not die): an image that is not a
 ``uint8`` ``(H, W[, 3|4])`` array, or whose size differs from the first frame, is skipped and
-counted in ``stats()["bad_frames"]`` with the reason in ``stats()["last_error"]``; ``push``
+counted in ``stats().bad_frames`` with the reason in ``stats().last_error``; ``push``
 then returns ``None``.
 """
 

@@ -8,7 +8,7 @@ ring; an older index is re-rendered on demand (deterministic, ~15 ms at 640x480)
 
 ``realtime=True`` (the default, a stand-in for a webcam): a capture thread renders at ``fps``
 and keeps only the newest frame, like any live source (a slow consumer sees gaps in the indices;
-``stats()["frames_dropped"]``). If rendering is slower than ``fps`` the clock slips rather than
+``stats().frames_dropped``). If rendering is slower than ``fps`` the clock slips rather than
 bursting to catch up. ``realtime=False``: frames are rendered on demand in ``__next__``, every
 index is delivered, timestamps are ``start_time + i / fps`` (``start_time`` defaults to the wall
 clock at the first read).

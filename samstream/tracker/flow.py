@@ -99,10 +99,6 @@ class FlowField:
         r = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         return np.hstack([r, (tc - r @ c)[:, None]])
 
-    def magnitude(self) -> float:
-        """Median flow length in low-res pixels (how much the scene moved)."""
-        return float(np.median(np.hypot(self.flow_small[..., 0], self.flow_small[..., 1])))
-
 
 # fraction of each frame's estimated scale change and rotation that is applied (see rigid_transform)
 DAMPING = 0.5

@@ -22,6 +22,8 @@ by the encoder's in-flight bound.
 from __future__ import annotations
 
 import collections
+import dataclasses
+import enum
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,12 +32,22 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from ..engine.base import Embedding, Predictor
+from ..engine.base import DecoderPrompt, Embedding, Predictor
 from ..engine.encoder import AsyncEncoder, EncodeHandle
-from ..types import Frame, Prompt, Segmentation, mask_box
+from ..geometry import grow_box, interior_point, mask_box, mask_iou
+from ..metrics import TrackerStats
+from ..types import Frame, Prompt, Segmentation
 from .flow import IDENTITY, FlowEstimator, compose, grey_small, warp_affine
 
-__all__ = ["Tracker", "TrackerConfig", "TrackedObject"]
+__all__ = ["Tracker", "TrackerConfig", "TrackedObject", "RefreshKind"]
+
+
+class RefreshKind(enum.Enum):
+    """Why an object is re-decoded at a keyframe."""
+
+    USER = "user"  #: a new user prompt (click, box, mask) is resolved
+    TRACK = "track"  #: a tracked object is refreshed from its propagated state
+    SEARCH = "search"  #: a lost object is searched for around its last box
 
 
 _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -48,11 +60,10 @@ class TrackerConfig:
 
     Attributes:
         flow_width: width of the grey frame optical flow runs on (pixels).
-        flow_preset: DIS optical-flow preset: ``ultrafast`` (default; ~1 ms at 320x240, and no
-            worse on DAVIS than ``medium`` once masks move rigidly), ``fast`` or ``medium``.
+        flow_preset: DIS optical-flow preset: ``ultrafast`` (default), ``fast`` or ``medium``.
         propagation: ``"rigid"`` moves each mask with the similarity transform that best explains
-            the flow inside it (robust; measured better on DAVIS), ``"dense"`` warps it pixel by
-            pixel with the flow field (follows deformation, but drags background along).
+            the flow inside it (robust to background drag), ``"dense"`` warps it pixel by pixel
+            with the flow field (follows deformation, but drags background along).
         keyframe_interval: sync mode: refresh every N frames; async mode: minimum frames between
             keyframes (0 = as often as the encoder is free).
         lost_score: a refresh scoring below this counts as a miss.
@@ -108,7 +119,6 @@ class TrackedObject:
     logits: Optional[np.ndarray] = None  # (1, L, L) low-res logits of the last refresh
     last_box: Optional[np.ndarray] = None
     pending: Optional[Prompt] = None  # a user prompt not yet decoded
-    refreshed_at: int = -1  # frame index of the last keyframe that refreshed it
     # motion since each in-flight keyframe (keyframe index -> 2x3 affine, or None once unknown);
     # bounded by the encoder's in-flight bound
     motion: dict[int, Optional[np.ndarray]] = field(default_factory=dict)
@@ -123,35 +133,17 @@ class _Keyframe:
     timestamp: float
     grey: np.ndarray
     hw: tuple[int, int]
-    prompts: dict[int, tuple]  # obj_id -> (points, labels, box, mask_input)
-    kind: dict[int, str]  # obj_id -> "user" | "track" | "search"
+    prompts: dict[int, DecoderPrompt]
+    kind: dict[int, RefreshKind]
     masks: dict[int, Optional[np.ndarray]]  # propagated masks at the keyframe (for consistency)
     results: dict[int, tuple] = field(default_factory=dict)
     error: Optional[BaseException] = None
     latency_ms: float = 0.0
 
 
-def _grow(box: np.ndarray, factor: float, w: int, h: int) -> np.ndarray:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    bw, bh = (box[2] - box[0]) * factor, (box[3] - box[1]) * factor
-    return np.array([max(0, cx - bw / 2), max(0, cy - bh / 2), min(w, cx + bw / 2), min(h, cy + bh / 2)], np.float32)
-
-
-def _interior_point(mask: np.ndarray) -> Optional[np.ndarray]:
-    """The mask pixel farthest from the boundary (computed at most 160 px wide)."""
-    h, w = mask.shape
-    s = min(1.0, 160.0 / max(h, w))
-    small = cv2.resize(mask.astype(np.uint8), (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_NEAREST)
-    if not small.any():
-        return None
-    dist = cv2.distanceTransform(np.pad(small, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return np.array([[min(w - 1, (x + 0.5) / s), min(h - 1, (y + 0.5) / s)]], np.float32)
-
-
-def _prompt_region(prompt: tuple, hw: tuple[int, int]) -> np.ndarray:
+def _prompt_region(prompt: DecoderPrompt, hw: tuple[int, int]) -> np.ndarray:
     """The area a prompt points at (box, discs around include points, or mask), for motion only."""
-    pts, lab, box, mask_in = prompt
+    pts, lab, box = prompt.points, prompt.labels, prompt.box
     h, w = hw
     region = np.zeros((h, w), np.uint8)
     if box is not None:
@@ -163,11 +155,6 @@ def _prompt_region(prompt: tuple, hw: tuple[int, int]) -> np.ndarray:
             if l == 1:
                 cv2.circle(region, (int(round(x)), int(round(y))), r, 1, -1)
     return region.astype(bool)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b)) / union if union else 1.0
 
 
 class Tracker:
@@ -204,8 +191,21 @@ class Tracker:
         self._prev_index = -1
         self._last_key_index = -10**9
         self.keyframe_index = -1
-        self.stats = {"frames": 0, "keyframes_submitted": 0, "keyframes_applied": 0, "keyframes_failed": 0,
-                      "flow_ms": 0.0, "track_ms": 0.0, "encoder_ms": 0.0}
+        self._stats = TrackerStats()
+
+    @property
+    def stats(self) -> TrackerStats:
+        """A snapshot of the counters and the last frame's costs (safe from any thread)."""
+        with self._lock:
+            objs = list(self._objects.values())
+            return dataclasses.replace(self._stats, objects=len(objs), lost=sum(1 for o in objs if o.lost))
+
+    def _count(self, **changes) -> None:
+        """Set counter fields (``name=value``); callers hold ``_lock`` or own the keyframe."""
+        self._stats = dataclasses.replace(self._stats, **changes)
+
+    def _bump(self, name: str) -> None:
+        self._stats = dataclasses.replace(self._stats, **{name: getattr(self._stats, name) + 1})
 
     # -- objects ----------------------------------------------------------------------------
     def add_object(self, obj_id: int, points=None, labels=None, box=None, mask=None) -> None:
@@ -285,7 +285,7 @@ class Tracker:
             if self._prev_grey is not None and moving:
                 tf = time.perf_counter()
                 flow = self._flow(grey, self._prev_grey, (h, w), warm_start=True)
-                self.stats["flow_ms"] = (time.perf_counter() - tf) * 1e3
+                self._count(flow_ms=(time.perf_counter() - tf) * 1e3)
                 for obj in moving:
                     if obj.mask is not None and not obj.lost:
                         obj.mask, m = self._warp(flow, obj.mask)
@@ -327,8 +327,7 @@ class Tracker:
                     self._submit(self._snapshot(frame, grey), frame)
             self._prev_grey, self._prev_index, self._frame_hw = grey, frame.index, (h, w)
             seg = self._result(frame)
-        self.stats["frames"] += 1
-        self.stats["track_ms"] = (time.perf_counter() - t0) * 1e3
+            self._count(frames=self._stats.frames + 1, track_ms=(time.perf_counter() - t0) * 1e3)
         return seg
 
     # -- keyframes ------------------------------------------------------------------------------
@@ -344,30 +343,31 @@ class Tracker:
                     obj.pending = None  # a prompt that no longer fits this frame (size changed)
                     continue
                 mask_in = sq.mask_to_logits(p.mask) if p.mask is not None else None
-                prompts[obj.obj_id] = (p.points, p.labels, p.box, mask_in)
-                kinds[obj.obj_id] = "user"
+                prompts[obj.obj_id] = DecoderPrompt(p.points, p.labels, p.box, mask_in)
+                kinds[obj.obj_id] = RefreshKind.USER
                 masks[obj.obj_id] = None
                 obj.pending = None
             elif obj.lost:
                 if obj.last_box is None:
                     continue
-                prompts[obj.obj_id] = (None, None, _grow(obj.last_box, self.config.search_scale, w, h), None)
-                kinds[obj.obj_id] = "search"
+                prompts[obj.obj_id] = DecoderPrompt(box=grow_box(obj.last_box, self.config.search_scale, w, h))
+                kinds[obj.obj_id] = RefreshKind.SEARCH
                 masks[obj.obj_id] = None
             elif obj.mask is not None:
                 box = mask_box(obj.mask)
                 if box is None:
                     continue
-                pt = _interior_point(obj.mask)
-                mask_in = obj.logits if (obj.logits is not None and self.predictor.name != "classic") \
+                pt = interior_point(obj.mask, max_side=160)
+                pt = None if pt is None else pt[None]
+                mask_in = obj.logits if (obj.logits is not None and self.predictor.reuses_low_res_logits) \
                     else sq.mask_to_logits(obj.mask)
-                prompts[obj.obj_id] = (pt, None if pt is None else np.ones(1, np.int32),
-                                       _grow(box, 1.0 + 2 * self.config.box_margin, w, h), mask_in)
-                kinds[obj.obj_id] = "track"
+                prompts[obj.obj_id] = DecoderPrompt(pt, None if pt is None else np.ones(1, np.int32),
+                                                    grow_box(box, 1.0 + 2 * self.config.box_margin, w, h), mask_in)
+                kinds[obj.obj_id] = RefreshKind.TRACK
                 masks[obj.obj_id] = obj.mask.copy()
         for oid, kind in kinds.items():
             obj = self._objects[oid]
-            if kind != "track":
+            if kind is not RefreshKind.TRACK:
                 obj.proxy = _prompt_region(prompts[oid], (h, w))
             if len(obj.motion) >= 4:  # stale entries of keyframes that never came back
                 obj.motion.pop(min(obj.motion))
@@ -387,7 +387,7 @@ class Tracker:
         try:
             emb = self.predictor.encode(frame.image, frame.index, frame.timestamp)
             self._decode(key, emb)
-            self.stats["encoder_ms"] = emb.latency_ms
+            self._count(encoder_ms=emb.latency_ms)
         except Exception as exc:  # a failing refresh must not kill tracking
             key.error = exc
 
@@ -399,29 +399,30 @@ class Tracker:
             try:
                 emb = handle.result(0)
                 self._decode(key, emb)
-                self.stats["encoder_ms"] = emb.latency_ms
             except Exception as exc:
                 key.error = exc
             with self._lock:
+                if key.error is None:
+                    self._count(encoder_ms=emb.latency_ms)
                 self._done.append(key)
                 if self._in_flight is key:
                     self._in_flight = None
 
         self._in_flight = key
-        self.stats["keyframes_submitted"] += 1
+        self._bump("keyframes_submitted")
         self.encoder.submit(frame.image, frame.index, frame.timestamp, callback=on_done)
 
     def _apply(self, key: _Keyframe, frame: Frame, grey: np.ndarray) -> None:
         if key.error is not None or not key.results:
             if key.error is not None:
-                self.stats["keyframes_failed"] += 1
-                self.stats["last_error"] = str(key.error)
+                self._count(keyframes_failed=self._stats.keyframes_failed + 1,
+                            last_error=f"{type(key.error).__name__}: {key.error}")
             return
         h, w = frame.height, frame.width
         if key.hw != (h, w):
             return  # frame size changed since the keyframe
         flow = None
-        self.stats["keyframes_applied"] += 1
+        self._bump("keyframes_applied")
         self.keyframe_index = max(self.keyframe_index, key.index)
         min_area = self.config.min_area_frac * h * w
         for oid, (mask_k, score, logits) in key.results.items():
@@ -430,25 +431,25 @@ class Tracker:
                 continue  # removed meanwhile
             kind = key.kind[oid]
             area = float(np.count_nonzero(mask_k))
-            if kind == "user":
+            if kind is RefreshKind.USER:
                 good = area >= 1
-            elif kind == "search":
+            elif kind is RefreshKind.SEARCH:
                 good = (score >= self.config.reacquire_score and area >= min_area
                         and (obj.ref_area == 0 or 0.33 <= area / obj.ref_area <= 3.0))
             else:
                 prior = key.masks.get(oid)
-                consistent = prior is None or _iou(mask_k, prior) >= self.config.min_consistency
+                consistent = prior is None or mask_iou(mask_k, prior) >= self.config.min_consistency
                 good = score >= self.config.lost_score and area >= min_area and consistent
             if not good:
-                if kind == "track":
+                if kind is RefreshKind.TRACK:
                     self._miss(obj)
-                elif kind == "user":
+                elif kind is RefreshKind.USER:
                     obj.lost, obj.mask = True, None
                 continue
             acc = obj.motion.pop(key.index, None)
             if key.index == frame.index:
                 moved = mask_k
-            elif acc is not None and (self.config.propagation == "rigid" or kind != "track"):
+            elif acc is not None and (self.config.propagation == "rigid" or kind is not RefreshKind.TRACK):
                 moved = warp_affine(mask_k, acc)  # the object's own motion since the keyframe
             else:
                 if flow is None:
@@ -458,8 +459,7 @@ class Tracker:
             obj.score = float(np.clip(score, 0.0, 1.0))
             obj.logits = logits
             obj.lost, obj.misses, obj.proxy = False, 0, None
-            obj.refreshed_at = key.index
-            obj.ref_area = area if (kind != "track" or obj.ref_area == 0) else 0.8 * obj.ref_area + 0.2 * area
+            obj.ref_area = area if (kind is not RefreshKind.TRACK or obj.ref_area == 0) else 0.8 * obj.ref_area + 0.2 * area
             obj.last_box = mask_box(moved) if moved.any() else obj.last_box
 
     def _warp(self, flow, mask: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:

@@ -103,7 +103,7 @@ def test_submit_result_matches_sync_encode(sam, jobs, hw):
         fired.set()
 
     with AsyncEncoder(sam, jobs=jobs) as enc:
-        assert enc._ov  # the real OpenVINO AsyncInferQueue path
+        assert enc.uses_backend_requests  # the real OpenVINO AsyncInferQueue path
         h = enc.submit(img, frame_index=7, timestamp=1.25, callback=cb)
         assert isinstance(h, EncodeHandle)
         assert (h.frame_index, h.timestamp, h.image_hw) == (7, 1.25, hw)
@@ -124,7 +124,7 @@ def test_submit_returns_while_encode_is_blocked():
     pred = GatedPredictor()
     rec = Recorder()
     with AsyncEncoder(pred) as enc:
-        assert not enc._ov and enc.jobs == 1
+        assert not enc.uses_backend_requests and enc.jobs == 1
         h = enc.submit(_image(0), 3, 0.5, callback=rec)  # returns although encode cannot finish
         _wait_started(pred, 3)
         assert not h.done() and h.state == "running"
@@ -319,7 +319,7 @@ def test_failed_encode_is_reported_and_encoder_keeps_serving(sam, path):
     pred = _failing_fake() if path == "dispatcher" else _failing_openvino(sam)
     rec = Recorder()
     with AsyncEncoder(pred, max_pending=4, policy="block") as enc:
-        assert enc._ov == (path == "openvino")
+        assert enc.uses_backend_requests == (path == "openvino")
         handles = [enc.submit(_image(i), i, float(i), callback=rec) for i in range(3)]
         assert enc.wait_idle(WAIT)
         h_bad = handles[1]

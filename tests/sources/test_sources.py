@@ -119,7 +119,7 @@ def test_synthetic_realtime_is_live_and_drops_for_a_slow_consumer():
                 break
         assert_increasing(got)
         assert got[-1].index - got[0].index > len(got)  # gaps: dropped frames
-        assert src.stats()["frames_dropped"] > 0
+        assert src.stats().frames_dropped > 0
         for f in got:  # the GT of what was delivered is still there
             assert np.array_equal(src.ground_truth(f.index), SyntheticScene(64, 48, 3, 2).render(f.index)[1])
         assert src._slot.high_water <= 1
@@ -152,9 +152,9 @@ def test_folder_source_skips_corrupt_and_wrong_size_images(tmp_path, caplog):
     assert [int(f.image[5, 5, 0]) for f in frames] == [10, 20, 50, 100]
     assert all(f.image.shape == (30, 40, 3) for f in frames)
     assert (src.width, src.height) == (40, 30)
-    assert st["bad_frames"] == 2 and st["frames_read"] == 4 and st["frames_delivered"] == 4
-    assert st["state"] in ("ended", "closed") and st["error"] is None
-    assert "32x32" in st["last_error"]
+    assert st.bad_frames == 2 and st.frames_read == 4 and st.frames_delivered == 4
+    assert st.state in ("ended", "closed") and st.error is None
+    assert "32x32" in st.last_error
     assert any("skipped a bad frame" in r.getMessage() for r in caplog.records)
 
 
@@ -179,7 +179,7 @@ def test_folder_of_only_corrupt_images_ends_with_an_error(tmp_path):
     src = open_source(tmp_path)
     assert list(src) == []
     st = src.stats()
-    assert st["bad_frames"] == 2 and st["state"] == "failed" and "could be decoded" in st["error"]
+    assert st.bad_frames == 2 and st.state == "failed" and "could be decoded" in st.error
 
 
 # --------------------------------------------------------------------------- video files
@@ -207,7 +207,7 @@ def test_video_file_source_reads_every_frame(tmp_path):
     assert all(b > a for a, b in zip(means, means[1:]))  # the right frames, in order
     assert frames[0].source == str(path)
     st = src.stats()
-    assert st["frames_read"] == 20 and st["bad_frames"] == 0 and st["frames_dropped"] == 0
+    assert st.frames_read == 20 and st.bad_frames == 0 and st.frames_dropped == 0
 
 
 def test_video_file_realtime_paces_to_fps(tmp_path):
@@ -235,8 +235,8 @@ def test_video_file_realtime_drops_when_the_consumer_is_late(tmp_path):
         time.sleep(0.06)  # ~3 frame periods per frame
     assert_increasing(frames)
     st = src.stats()
-    assert st["frames_dropped"] > 0
-    assert len(frames) + st["frames_dropped"] == 30
+    assert st.frames_dropped > 0
+    assert len(frames) + st.frames_dropped == 30
     assert len(frames) < 20
 
 
@@ -274,7 +274,7 @@ def test_real_clip_decodes_with_the_right_size_and_fps():
             assert f.image.shape == (516, 512, 3) and f.image.dtype == np.uint8
             n, last = n + 1, f
     assert n == 150 and last.index == 149
-    assert src.stats()["bad_frames"] == 0
+    assert src.stats().bad_frames == 0
 
 
 # --------------------------------------------------------------------------- live: newest frame
@@ -308,8 +308,8 @@ def test_live_source_keeps_only_the_newest_frame_for_a_slow_consumer():
     assert got[-1] == n - 1  # the last frame is still delivered
     assert all(b > a for a, b in zip(got, got[1:]))
     assert len(got) < 0.8 * n
-    assert st["frames_dropped"] > 0
-    assert st["frames_read"] == n and st["frames_delivered"] + st["frames_dropped"] == n
+    assert st.frames_dropped > 0
+    assert st.frames_read == n and st.frames_delivered + st.frames_dropped == n
     assert src._slot.high_water == 1  # the slot never held more than one frame
     # memory bounded: only the slot's frame + the producer's current image can be alive
     assert alive_max[0] <= 3
@@ -336,7 +336,7 @@ def test_push_source_from_another_thread_and_bad_pushes():
     assert all(f.image.shape == (20, 30, 3) and f.source == "ros2:/camera/image_raw" for f in frames)
     assert results[6:] == [None, None, None]
     st = src.stats()
-    assert st["bad_frames"] == 3 and st["state"] == "ended"
+    assert st.bad_frames == 3 and st.state == "ended"
     assert src.push(np.zeros((20, 30, 3), np.uint8)) is None  # after end(): ignored, no raise
 
 
@@ -349,7 +349,7 @@ def test_push_source_resize_policy_and_copy():
     assert f0.image.max() == 0
     src.push(np.zeros((40, 60, 3), np.uint8))
     f1 = src.read(timeout=1)
-    assert f1.image.shape == (20, 30, 3) and src.stats()["resized_frames"] == 1
+    assert f1.image.shape == (20, 30, 3) and src.stats().resized_frames == 1
     assert src.read(timeout=0.05) is None  # nothing new: a timeout, not a repeat
     src.close()
 
@@ -361,7 +361,7 @@ def test_close_stops_threads_and_unblocks_a_waiting_consumer():
     assert thread.is_alive()
     src.close()
     assert not thread.is_alive()
-    assert src.stats()["state"] == "closed"
+    assert src.stats().state == "closed"
     with pytest.raises(StopIteration):
         next(src)
     assert src.read(timeout=0.01) is None
@@ -443,14 +443,14 @@ def test_camera_loss_retries_with_backoff_and_resumes(caplog):
         f = src.read(timeout=0.5)
         if f is not None:
             got.append(f)
-        if src.stats()["reconnects"] >= 1 and got and int(got[-1].image[0, 0, 0]) > 5:
+        if src.stats().reconnects >= 1 and got and int(got[-1].image[0, 0, 0]) > 5:
             break
     st = src.stats()
     src.close()
-    assert st["reconnects"] == 1
-    assert st["reconnect_attempts"] == 3  # two reopen failures, then success
-    assert st["state"] == "open" and st["error"] is None
-    assert st["read_failures"] >= 2
+    assert st.reconnects == 1
+    assert st.reconnect_attempts == 3  # two reopen failures, then success
+    assert st.state == "open" and st.error is None
+    assert st.read_failures >= 2
     assert list(src.backoff_delays) == pytest.approx([0.01, 0.02, 0.03])  # doubling, capped
     assert int(got[-1].image[0, 0, 0]) > 5  # frames resumed after the outage
     assert_increasing(got)
@@ -466,8 +466,8 @@ def test_camera_gives_up_after_max_retries_without_raising():
     frames = list(src)  # ends normally
     st = src.stats()
     assert 1 <= len(frames) <= 3
-    assert st["state"] == "failed" and st["reconnect_attempts"] == 3 and st["reconnects"] == 0
-    assert "gave up" in st["error"] and "max_retries=3" in st["error"] and src.error == st["error"]
+    assert st.state == "failed" and st.reconnect_attempts == 3 and st.reconnects == 0
+    assert "gave up" in st.error and "max_retries=3" in st.error and src.error == st.error
     assert not src._thread.is_alive()
 
 
@@ -478,7 +478,7 @@ def test_camera_give_up_time():
     t0 = time.monotonic()
     list(src)
     assert time.monotonic() - t0 < 3
-    assert "give_up_after" in src.stats()["error"]
+    assert "give_up_after" in src.stats().error
 
 
 def test_nonexistent_camera_gives_a_clear_error():
@@ -526,5 +526,5 @@ def test_every_source_is_a_context_manager_with_the_common_api(tmp_path):
                 assert hasattr(src, attr), (spec, attr)
             st = src.stats()
             for key in ("frames_read", "frames_dropped", "bad_frames", "reconnects", "last_error"):
-                assert key in st
+                assert key in st.to_dict()
         assert src.closed
