@@ -109,7 +109,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log.info(f"segmenting {src} with {params['model']}; publishing {', '.join(sink.topics().values())}")
         for seg in pipe:
             pass
-        log.info(f"done: {pipe.metrics()['frames_out']} frames; ros2 {sink.stats().to_dict()}")
+        log.info(f"done: {pipe.metrics().frames_out} frames; ros2 {sink.stats().to_dict()}")
     except KeyboardInterrupt:
         log.info("shutting down")
     except (ValueError, FileNotFoundError, ImportError, RuntimeError) as exc:

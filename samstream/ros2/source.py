@@ -4,9 +4,9 @@ A :class:`~samstream.sources.PushSource` fed by an rclpy subscription: ``sensor_
 (bgr8, rgb8, bgra8, rgba8, mono8, mono16, yuv422 = UYVY, yuv422_yuy2 = YUYV) or, for topics ending
 in ``/compressed`` (or ``compressed=True``), ``sensor_msgs/CompressedImage`` (JPEG/PNG). Like every
 live source it keeps only the newest frame (a slow pipeline skips frames, counted in
-``stats()["frames_dropped"]``). A message that cannot be used (unknown encoding, truncated or
+``stats().frames_dropped``). A message that cannot be used (unknown encoding, truncated or
 oversized data, undecodable compressed data, another size than the first frame) is skipped and
-counted in ``stats()["bad_frames"]`` with the reason in ``stats()["last_error"]``.
+counted in ``stats().bad_frames`` with the reason in ``stats().last_error``.
 
 The frame's timestamp is the message's ``header.stamp`` (``time.time()`` when the stamp is zero),
 and :meth:`Ros2ImageSource.header_for` gives back the exact input header (stamp and ``frame_id``)
