@@ -109,8 +109,10 @@ def main(argv=None) -> int:
                                              "p90": round(float(np.percentile(lat, 90)), 1),
                                              "p99": round(float(np.percentile(lat, 99)), 1),
                                              "min": round(float(lat.min()), 1)}}
-    out["samstream"] = {k: stats.get(k) for k in ("frames_out", "input_fps", "output_fps", "dropped_frames",
-                                                  "track_ms", "sink_ms", "latency_ms")}
+    tracker = stats.get("tracker") or {}  # PipelineMetrics.to_dict(): track_ms lives in the tracker's stats
+    out["samstream"] = {k: stats.get(k, tracker.get(k)) for k in ("frames_out", "input_fps", "output_fps",
+                                                                  "dropped_frames", "track_ms", "sink_ms",
+                                                                  "latency_ms")}
     out["samstream"]["ros2"] = {k: v for k, v in stats.get("ros2", {}).items() if k in ("frames_published", "publish_dropped")}
     print(json.dumps(out, indent=2))
     if args.json:

@@ -1,7 +1,8 @@
 """The ``samstream_node`` executable: samstream's Pipeline as a ROS 2 node.
 
-All the ROS work is samstream's own (:class:`samstream.ros2.Ros2Bridge` publishes and takes
-prompts, :class:`samstream.ros2.source.Ros2ImageSource` reads the camera topic); this file only
+All the ROS work is samstream's own (:class:`samstream.ros2.sink.Ros2Sink` publishes and, with
+:class:`samstream.ros2.control.Ros2Control`, takes prompts; :class:`samstream.ros2.source.Ros2ImageSource`
+reads the camera topic); this file only
 declares the node's parameters (with descriptions), builds the pipeline from them and runs it
 until shutdown (SIGINT/SIGTERM, as ``ros2 launch`` sends them, end it cleanly).
 
@@ -57,23 +58,23 @@ def declare_parameters(node: Any) -> dict[str, Any]:
 
 
 def build(node: Any, p: dict[str, Any]) -> tuple[Any, Any]:
-    """The (pipeline, bridge) for parameter values ``p`` on ``node``."""
+    """The (pipeline, sink) for parameter values ``p`` on ``node``."""
     from samstream.pipeline import Pipeline
-    from samstream.ros2.node import Ros2Bridge
+    from samstream.ros2.sink import Ros2Sink
 
     topics = {"mask": p["mask_topic"], "mask_compressed": p["mask_compressed_topic"],
               "detections": p["detections_topic"], "overlay": p["overlay_topic"], "prompts": p["prompts_topic"],
               "clear": p["clear_topic"], "remove": p["remove_topic"]}
-    bridge = Ros2Bridge(node=node, qos=p["qos"], overlay=bool(p["publish_overlay"]), frame_id=p["frame_id"],
-                        topics=topics)
-    sinks: list[Any] = [bridge]
+    sink = Ros2Sink(node=node, qos=p["qos"], overlay=bool(p["publish_overlay"]), frame_id=p["frame_id"],
+                    topics=topics)
+    sinks: list[Any] = [sink]
     try:
-        source = bridge.image_source(p["image_topic"], qos=p["image_qos"]) if p["image_topic"] else p["source"]
+        source = sink.image_source(p["image_topic"], qos=p["image_qos"]) if p["image_topic"] else p["source"]
         if p["record"]:
             from samstream.sinks.mcap import McapSink
 
             sinks.append(McapSink(p["record"], namespace=node.get_namespace(), frame_id=p["frame_id"],
-                                  overlay=bool(p["publish_overlay"]), header_fn=bridge.header_for))
+                                  overlay=bool(p["publish_overlay"]), header_fn=sink.header_for))
         prompts = [s.strip() for s in str(p["prompts"]).split(";") if s.strip()]
         max_frames = int(p["max_frames"]) or None
         pipe = Pipeline(source, model=p["model"], prompts=prompts, sinks=sinks, precision=p["precision"],
@@ -82,8 +83,8 @@ def build(node: Any, p: dict[str, Any]) -> tuple[Any, Any]:
         for s in sinks:
             s.close()
         raise
-    bridge.attach(pipe)
-    return pipe, bridge
+    sink.attach(pipe)
+    return pipe, sink
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -103,12 +104,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     old = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         params = declare_parameters(node)
-        pipe, bridge = build(node, params)
+        pipe, sink = build(node, params)
         src = params["image_topic"] or params["source"]
-        log.info(f"segmenting {src} with {params['model']}; publishing {', '.join(bridge.topics().values())}")
+        log.info(f"segmenting {src} with {params['model']}; publishing {', '.join(sink.topics().values())}")
         for seg in pipe:
             pass
-        log.info(f"done: {pipe.metrics()['frames_out']} frames; ros2 {bridge.stats()}")
+        log.info(f"done: {pipe.metrics().frames_out} frames; ros2 {sink.stats().to_dict()}")
     except KeyboardInterrupt:
         log.info("shutting down")
     except (ValueError, FileNotFoundError, ImportError, RuntimeError) as exc:

@@ -2,7 +2,7 @@
 
 Everything here works on plain values or on any object with the ROS field names (an rclpy
 message, an ``mcap_ros2`` decoded message, a ``SimpleNamespace`` in a test), and builds messages
-as plain ``dict`` trees with the ROS field names: :mod:`samstream.ros2.node` copies them into
+as plain ``dict`` trees with the ROS field names: :mod:`samstream.ros2.sink` copies them into
 rclpy messages (:func:`dict_to_msg`), :mod:`samstream.sinks.mcap` serialises them to CDR as they
 are. So the publisher and the recorder share one definition of every topic's content.
 

@@ -4,13 +4,18 @@ A :class:`~samstream.sources.PushSource` fed by an rclpy subscription: ``sensor_
 (bgr8, rgb8, bgra8, rgba8, mono8, mono16, yuv422 = UYVY, yuv422_yuy2 = YUYV) or, for topics ending
 in ``/compressed`` (or ``compressed=True``), ``sensor_msgs/CompressedImage`` (JPEG/PNG). Like every
 live source it keeps only the newest frame (a slow pipeline skips frames, counted in
-``stats()["frames_dropped"]``). A message that cannot be used (unknown encoding, truncated or
+``stats().frames_dropped``). A message that cannot be used (unknown encoding, truncated or
 oversized data, undecodable compressed data, another size than the first frame) is skipped and
-counted in ``stats()["bad_frames"]`` with the reason in ``stats()["last_error"]``.
+counted in ``stats().bad_frames`` with the reason in ``stats().last_error``.
 
 The frame's timestamp is the message's ``header.stamp`` (``time.time()`` when the stamp is zero),
 and :meth:`Ros2ImageSource.header_for` gives back the exact input header (stamp and ``frame_id``)
-for a frame index, so every published result carries the header of the image it was computed for.
+for a frame of this source (``None`` for another source's frame), so a
+:class:`~samstream.ros2.sink.Ros2Sink` fed by several sources labels every result with the header
+of the image it was computed for. Depends on :mod:`.runtime`, :mod:`.conversions` and
+:mod:`.qos` only; registered as the ``ros2:`` prefix of :func:`samstream.sources.open_source`
+(entry point ``samstream.sources``), so ``open_source("ros2:/camera/image_raw", qos="sensor")``
+makes one.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ..sources.push import PushSource
 from ..types import Frame
 from .conversions import BadMessage, compressed_to_bgr, header_dict, msg_to_bgr, seconds_from_stamp, stamp_from_seconds
 from .qos import parse_qos, to_rclpy
+from .runtime import Ros2Runtime, require_rclpy
 
 __all__ = ["Ros2ImageSource"]
 
@@ -33,8 +39,9 @@ class Ros2ImageSource(PushSource):
 
     Args:
         topic: the image topic (``/camera/image_raw``; ``.../compressed`` for CompressedImage).
-        bridge: the :class:`~samstream.ros2.node.Ros2Bridge` whose node subscribes (default: a new
-            non-publishing node ``node_name`` in ``namespace``, closed with this source).
+        runtime: the :class:`~samstream.ros2.runtime.Ros2Runtime` whose node subscribes (a
+            :class:`~samstream.ros2.sink.Ros2Sink`'s ``.runtime``; default: a new node ``node_name``
+            in ``namespace``, closed with this source).
         compressed: force the message type (default: from the topic name).
         qos: subscription QoS (default ``sensor``: best effort, which receives from reliable and
             best-effort publishers alike).
@@ -44,7 +51,7 @@ class Ros2ImageSource(PushSource):
 
     kind = "ros2"
 
-    def __init__(self, topic: str, *, bridge: Any = None, compressed: Optional[bool] = None, qos: Any = "sensor",
+    def __init__(self, topic: str, *, runtime: Optional[Ros2Runtime] = None, compressed: Optional[bool] = None, qos: Any = "sensor",
                  node_name: str = "samstream", namespace: str = "/samstream", history: int = 64,
                  size_policy: str = "skip", fps: Optional[float] = None) -> None:
         topic = str(topic).strip()
@@ -60,22 +67,22 @@ class Ros2ImageSource(PushSource):
         self.history = int(history)
         self._headers: "collections.OrderedDict[int, dict]" = collections.OrderedDict()
         self._hlock = threading.Lock()
-        self._own_bridge = bridge is None
-        if bridge is None:
-            from .node import Ros2Bridge
-
-            bridge = Ros2Bridge(node_name, namespace, publish=False)
-        self.bridge = bridge
+        if runtime is not None and not isinstance(runtime, Ros2Runtime):
+            raise ValueError(f"runtime must be a samstream.ros2.runtime.Ros2Runtime, got {type(runtime).__name__}: "
+                             "pass a Ros2Sink's .runtime, or use Ros2Sink.image_source(topic).")
+        require_rclpy()  # the one clear error, before anything else needs rclpy
+        sub_qos = to_rclpy(parse_qos(qos))
+        self._own_runtime = runtime is None
+        self.runtime = Ros2Runtime(node_name, namespace) if runtime is None else runtime
         from sensor_msgs.msg import CompressedImage, Image
 
         try:
-            self._sub = bridge.node.create_subscription(CompressedImage if self.compressed else Image, topic,
-                                                        self._on_image, to_rclpy(parse_qos(qos)))
+            self._sub = self.runtime.node.create_subscription(CompressedImage if self.compressed else Image, topic,
+                                                              self._on_image, sub_qos)
         except Exception:
-            if self._own_bridge:
-                bridge.close()
+            if self._own_runtime:
+                self.runtime.close()
             raise
-        bridge._register_source(self)
 
     def _on_image(self, msg: Any) -> None:
         try:
@@ -101,11 +108,14 @@ class Ros2ImageSource(PushSource):
                     self._headers.popitem(last=False)
 
     def header_for(self, frame: Frame) -> Optional[dict]:
-        """The input header of ``frame`` (``None`` if it is older than ``history`` frames)."""
+        """The input header of ``frame`` (``None`` if it is older than ``history`` frames or is not
+        one of this source's)."""
+        if frame.source != self.name:
+            return None
         with self._hlock:
             return self._headers.get(frame.index)
 
     def _close_impl(self) -> None:
         super()._close_impl()
-        if self._own_bridge:
-            self.bridge.close()
+        if self._own_runtime:
+            self.runtime.close()

@@ -52,6 +52,7 @@ def main() -> int:
     from std_msgs.msg import Empty, Int32
     from vision_msgs.msg import Detection2D, Detection2DArray
 
+    from samstream.geometry import mask_iou
     from samstream.ros2.conversions import dict_to_msg, header_dict, image_dict
     from samstream.sources import SyntheticScene
 
@@ -120,8 +121,7 @@ def main() -> int:
         return scene.render(i)[1]
 
     def iou(a: np.ndarray, b: np.ndarray) -> float:
-        u = np.logical_or(a, b).sum()
-        return float(np.logical_and(a, b).sum() / u) if u else 0.0
+        return mask_iou(a, b, empty=0.0)
 
     def det(box, ident: str = "", theta: float = 0.0) -> Detection2D:
         d = Detection2D()

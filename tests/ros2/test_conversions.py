@@ -32,7 +32,7 @@ from samstream.ros2.msgdefs import DEFINITIONS, TOPIC_TYPES, concatenated
 from samstream.ros2.qos import QosSpec, parse_qos
 from samstream.types import Segmentation
 
-from ros2_testutil import PY, ROOT, ros2_missing
+from ros2_testutil import ROOT, ros2_missing
 
 H = header_dict((12, 34), "cam")
 
@@ -267,28 +267,6 @@ def test_dict_to_msg_builds_real_ros_messages(bgr):
     assert (det.id, det.bbox.size_x, det.bbox.size_y, det.bbox.center.position.x) == ("3", 4.0, 5.0, 1.0)
     with pytest.raises(ValueError, match="no field 'nope'"):
         dict_to_msg({"nope": 1}, Image())
-
-
-def test_without_ros2_one_clear_error_names_both_ways(plain_procs):
-    code = ("import sys; sys.modules['rclpy'] = None\n"
-            "import samstream, samstream.ros2, samstream.sinks.mcap, samstream.ros2.conversions\n"
-            "from samstream.cli import main\n"
-            "sys.exit(main(['run', '--source', 'synthetic', '--ros2', '--max-frames', '2', '-q']))")
-    p = plain_procs.start([PY, "-c", code], "no_ros")
-    assert plain_procs.wait(p, 60, ok=False) == 2
-    log = plain_procs.log(p)
-    assert "no ROS 2 was found" in log and "source /opt/ros/$ROS_DISTRO/setup.bash" in log
-    assert "pip install 'samstream[ros]'" in log and "A sourced distro wins" in log
-    assert log.count("no ROS 2 was found") == 1
-
-
-def test_importing_samstream_ros2_does_not_import_rclpy(plain_procs):
-    code = ("import sys, samstream, samstream.ros2, samstream.sinks.mcap, samstream.ros2.conversions, "
-            "samstream.ros2.qos, samstream.ros2.msgdefs, samstream.cli\n"
-            "assert 'rclpy' not in sys.modules, 'rclpy imported eagerly'\nprint('LAZY OK')")
-    p = plain_procs.start([PY, "-c", code], "lazy")
-    plain_procs.wait(p, 60)
-    assert "LAZY OK" in plain_procs.log(p)
 
 
 def test_cli_ros_options_are_checked():
