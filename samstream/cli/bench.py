@@ -63,10 +63,7 @@ def run(args) -> int:
             args.json.write_text(json.dumps(out, indent=2))
         return 0
     if args.ui:
-        try:
-            from ..ui import bench as bench_ui
-        except ImportError:  # before the live-view benchmark moved into samstream.ui
-            from .. import bench_ui
+        from ..ui import bench as bench_ui
 
         model = "classic" if args.models == DEFAULT_BENCH_MODELS else models[0]
         out = bench_ui.run_ui_bench(seconds=args.seconds, model=model, objects=args.objects)

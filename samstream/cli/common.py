@@ -108,10 +108,10 @@ def _ros2_sinks(args, sinks: list):
     namespace = args.ros2_namespace if args.ros2_namespace is not None else "/samstream"
     bridge = None
     if args.ros2 or ros_source:
-        from ..ros2.node import Ros2Bridge
+        from ..ros2.sink import Ros2Sink
 
-        bridge = Ros2Bridge(args.ros2_node or "samstream", namespace, qos=args.ros2_qos or "default",
-                            overlay=args.ros2_overlay, publish=args.ros2)
+        bridge = Ros2Sink(args.ros2_node or "samstream", namespace, qos=args.ros2_qos or "default",
+                          overlay=args.ros2_overlay, publish=args.ros2)
         if ros_source:
             try:
                 source = bridge.image_source(source.strip()[len("ros2:"):])

@@ -163,7 +163,7 @@ def report(pipe, args, sinks, bridge, interrupted: bool) -> int:
     if args.out:
         print(f"video -> {args.out}")
     if bridge is not None:
-        d["ros2"] = bridge.stats()
+        d["ros2"] = bridge.stats().to_dict()
         if args.ros2:
             pub = d["ros2"]
             print(f"ros2: published {pub.get('frames_published', 0)} results on {', '.join(pub['topics'].values())} "

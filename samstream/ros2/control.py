@@ -19,8 +19,6 @@ and skipped; the node keeps running. Depends on :mod:`.runtime` and :mod:`.conve
 
 from __future__ import annotations
 
-import collections
-import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -28,6 +26,7 @@ import numpy as np
 
 from ..metrics import as_dict
 from ..types import Frame
+from .counters import Counters
 from .conversions import BadMessage, parse_click, parse_prompt_detection
 from .qos import QosSpec, to_rclpy
 from .runtime import Ros2Runtime
@@ -96,9 +95,8 @@ class Ros2Control:
         self.topic_names = names
         self.runtime = runtime
         self._log = runtime.logger
-        self._lock = threading.Lock()
-        self._counts: collections.Counter = collections.Counter()
-        self.errors: collections.deque[str] = collections.deque(maxlen=20)
+        self._counters = Counters(self._log)
+        self._lock, self._counts, self.errors = self._counters.lock, self._counters.counts, self._counters.errors
         self._pipeline: Any = pipeline
         self._frame_size: Optional[tuple[int, int]] = None
         self._Point = Point
@@ -196,16 +194,10 @@ class Ros2Control:
             self._error("bad_commands", f"remove skipped: {exc}")
 
     def _inc(self, key: str) -> None:
-        with self._lock:
-            self._counts[key] += 1
+        self._counters.inc(key)
 
     def _error(self, counter: str, message: str) -> None:
-        with self._lock:
-            self._counts[counter] += 1
-            n = self._counts[counter]
-            self.errors.append(message)
-        if n <= 3 or n % 100 == 0:
-            self._log.warning(f"{message} ({counter}: {n})")
+        self._counters.error(counter, message)
 
     def stats(self) -> Ros2ControlStats:
         with self._lock:

@@ -30,7 +30,6 @@ on the same node (``control=True``, the default). Depends on :mod:`.runtime`, :m
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any, Optional
 
 from ..metrics import as_dict
 from ..types import Frame, Segmentation
+from .counters import Counters
 from .control import CONTROL_TOPICS, Ros2Control, Ros2ControlStats
 from .conversions import compressed_png_dict, detections_dict, dict_to_msg, header_dict, image_dict, stamp_from_seconds
 from .qos import parse_qos, to_rclpy
@@ -146,9 +146,8 @@ class Ros2Sink:
         self.runtime = runtime if runtime is not None else Ros2Runtime(node_name, namespace, node=node, spin=spin)
         self.node, self.context = self.runtime.node, self.runtime.context
         self._log = self.runtime.logger
-        self._lock = threading.Lock()
-        self._counts: collections.Counter = collections.Counter()
-        self.errors: collections.deque[str] = collections.deque(maxlen=20)
+        self._counters = Counters(self._log)
+        self._lock, self._counts, self.errors = self._counters.lock, self._counters.counts, self._counters.errors
         self._header_sources: dict[str, Any] = {}
         self.image_sources: list[Any] = []
         self._closed = False
@@ -287,16 +286,10 @@ class Ros2Sink:
         self._inc("frames_published")
 
     def _inc(self, key: str) -> None:
-        with self._lock:
-            self._counts[key] += 1
+        self._counters.inc(key)
 
     def _error(self, counter: str, message: str) -> None:
-        with self._lock:
-            self._counts[counter] += 1
-            n = self._counts[counter]
-            self.errors.append(message)
-        if n <= 3 or n % 100 == 0:
-            self._log.warning(f"{message} ({counter}: {n})")
+        self._counters.error(counter, message)
 
     # -- helpers -----------------------------------------------------------------------------------
     def wait_for_subscribers(self, count: int = 1, timeout: float = 10.0, topic: str = "mask") -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional, Protocol
 
 import cv2
 import numpy as np
@@ -26,8 +26,12 @@ from ..utils import RateMeter
 from .readout import render_card, render_frame
 from .stream import Stream
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .hub import Hub
+class HubLike(Protocol):
+    """What a view asks of its session hub (:class:`samstream.ui.hub.Hub`)."""
+
+    def balance(self) -> None: ...
+
+    def reserve_webcam(self, view: "View") -> None: ...
 
 __all__ = ["View", "parse_box", "MAX_POINTS", "MAX_EVERYTHING", "PROMPT_SHOW_S"]
 
@@ -70,7 +74,7 @@ class View:
 
     MODES = ("include", "exclude", "box")
 
-    def __init__(self, sid: str, hub: "Hub") -> None:
+    def __init__(self, sid: str, hub: HubLike) -> None:
         self.sid = sid
         self.hub = hub
         self.mode = "include"

@@ -10,7 +10,7 @@ No Gradio here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional, Protocol
 
 import cv2
 import numpy as np
@@ -19,8 +19,12 @@ from ..sinks.overlay import colour_for, draw_overlay
 from ..types import Frame, Segmentation
 from .stamp import encode_stamp
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .prompts import View
+class ViewLike(Protocol):
+    """What :func:`readout` reads of a tab's view (:class:`samstream.ui.prompts.View`)."""
+
+    stream: Any
+    webcam: Any
+    sent: Any
 
 __all__ = ["render_frame", "render_card", "readout", "stats_markdown", "JPEG_QUALITY"]
 
@@ -90,7 +94,7 @@ def _jpeg(img: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
 
 
 # -- the text readout ---------------------------------------------------------------------------
-def readout(view: "View") -> dict:
+def readout(view: ViewLike) -> dict:
     """The numbers shown in the page for tab ``view`` (plain values, JSON-ready).
 
     Keys: ``input``, ``state``, ``model``, ``input_fps`` / ``output_fps`` / ``display_fps``

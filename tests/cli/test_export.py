@@ -7,7 +7,7 @@ import urllib.error
 import numpy as np
 import pytest
 
-from clihelpers import scene_image
+from clihelpers import assert_names_the_fix
 
 from samstream.cli import main
 
@@ -17,11 +17,7 @@ from samstream.cli import main
     (["export", "mobilesam", "--checkpoint", "{img}"], "--checkpoint"),
 ])
 def test_errors_name_the_fix(tmp_path, capsys, argv, words):
-    path, _ = scene_image(tmp_path)
-    argv = [a.format(img=path) for a in argv]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert words in err and "error" in err
+    assert_names_the_fix(tmp_path, capsys, argv, words)
 
 
 def test_export_offline_names_url_and_checkpoint_option(monkeypatch, capsys):

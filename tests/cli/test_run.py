@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from clihelpers import scene_image
+from clihelpers import assert_names_the_fix
 
 from samstream.cli import main
 from samstream.sources.synthetic import SyntheticScene
@@ -21,11 +21,7 @@ from samstream.sources.synthetic import SyntheticScene
     (["run", "--source", "synthetic", "--model", "mobilesam", "--max-frames", "1"], "samstream export mobilesam"),
 ])
 def test_errors_name_the_fix(tmp_path, capsys, argv, words):
-    path, _ = scene_image(tmp_path)
-    argv = [a.format(img=path) for a in argv]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert words in err and "error" in err
+    assert_names_the_fix(tmp_path, capsys, argv, words)
 
 
 def test_run_writes_video_and_stats(tmp_path):

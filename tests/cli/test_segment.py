@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from clihelpers import scene_image
+from clihelpers import assert_names_the_fix, scene_image
 
 from samstream.cli import main
 from samstream.geometry import mask_iou
@@ -50,11 +50,7 @@ def test_segment_everything_writes_a_label_map(tmp_path):
     (["segment", "{img}", "--point", "999,1", "-o", "x.png"], "outside"),
 ])
 def test_errors_name_the_fix(tmp_path, capsys, argv, words):
-    path, _ = scene_image(tmp_path)
-    argv = [a.format(img=path) for a in argv]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert words in err and "error" in err
+    assert_names_the_fix(tmp_path, capsys, argv, words)
 
 
 def test_bad_argument_syntax_is_explained():
