@@ -270,6 +270,9 @@ def test_rapid_clicks_and_clicks_outside_keep_the_stream_live(browser, demo):
         oid, x, y = pick_object(index + 3)
         for i in range(25):  # as fast as the mouse goes
             click_image(page, x + (i % 5) - 2, y + (i % 3) - 1)
+        # the 25 clicks are answered in order; wait for the last one so its message cannot
+        # overwrite the answer to the click below
+        wait_message(page, "(25 points)", 30)
         # a click event outside the picture's pixels (the page maps it past the right edge)
         page.evaluate("""(sel) => {
             const img = document.querySelector(sel); const r = img.getBoundingClientRect();
