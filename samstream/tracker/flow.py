@@ -7,7 +7,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-__all__ = ["FlowField", "FlowEstimator", "grey_small", "warp_affine", "compose", "IDENTITY"]
+__all__ = ["FlowField", "FlowEstimator", "grey_small", "warp_affine", "compose", "chain", "IDENTITY"]
 
 
 def grey_small(image: np.ndarray, width: int) -> np.ndarray:
@@ -41,6 +41,17 @@ class FlowField:
             gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
             self._maps = (gx + flow[..., 0], gy + flow[..., 1])
         return self._maps
+
+    def release(self) -> None:
+        """Drop the cached full-resolution maps (the low-res flow is kept)."""
+        self._maps = None
+
+    def warp_prob(self, prob: np.ndarray) -> np.ndarray:
+        """Move a ``(H, W)`` float32 map (e.g. a soft mask in ``[0, 1]``) from the source frame into
+        the target frame (bilinear; outside the source frame = 0)."""
+        mx, my = self._full_maps()
+        return cv2.remap(prob.astype(np.float32, copy=False), mx, my, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
     def warp(self, mask: np.ndarray) -> np.ndarray:
         """Move a ``(H, W)`` bool mask from the source frame into the target frame."""
@@ -118,6 +129,29 @@ def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def chain(fields: list["FlowField"]) -> "FlowField":
+    """One backward flow equal to following ``fields`` in turn, newest first.
+
+    ``fields[0]`` maps frame ``n`` back to ``n-1``, ``fields[1]`` maps ``n-1`` back to ``n-2``, ...
+    The result maps frame ``n`` straight back to the oldest frame, so a mask of that frame is moved
+    to ``n`` with a single interpolation (no blur or rounding build-up over the chain). Composed at
+    the flows' low resolution (all must share it).
+    """
+    if not fields:
+        raise ValueError("chain() needs at least one FlowField.")
+    total = fields[0].flow_small.copy()
+    sh, sw = total.shape[:2]
+    gx, gy = np.meshgrid(np.arange(sw, dtype=np.float32), np.arange(sh, dtype=np.float32))
+    for f in fields[1:]:
+        if f.flow_small.shape != total.shape:
+            raise ValueError("chain(): flows of different sizes cannot be composed.")
+        # position reached so far, then the older flow sampled there
+        step = cv2.remap(f.flow_small, gx + total[..., 0], gy + total[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+        total += step
+    return FlowField(total, fields[0].full_hw)
 
 
 class FlowEstimator:

@@ -37,7 +37,8 @@ from ..engine.encoder import AsyncEncoder, EncodeHandle
 from ..geometry import grow_box, interior_point, mask_box, mask_iou
 from ..metrics import TrackerStats
 from ..types import Frame, Prompt, Segmentation
-from .flow import IDENTITY, FlowEstimator, compose, grey_small, warp_affine
+from .flow import IDENTITY, FlowEstimator, FlowField, chain, compose, grey_small, warp_affine
+from .refine import guided_snap
 
 __all__ = ["Tracker", "TrackerConfig", "TrackedObject", "RefreshKind"]
 
@@ -61,9 +62,17 @@ class TrackerConfig:
     Attributes:
         flow_width: width of the grey frame optical flow runs on (pixels).
         flow_preset: DIS optical-flow preset: ``ultrafast`` (default), ``fast`` or ``medium``.
-        propagation: ``"rigid"`` moves each mask with the similarity transform that best explains
-            the flow inside it (robust to background drag), ``"dense"`` warps it pixel by pixel
-            with the flow field (follows deformation, but drags background along).
+        propagation: ``"dense"`` (default) warps each mask pixel by pixel with the flow field
+            (follows deformation; measured best under the oracle-keyframe protocol, see
+            docs/tracking.md); ``"rigid"`` moves it with the similarity transform that best explains
+            the flow inside it (robust to background drag, fails on deforming objects).
+        flow_history: frames of flow kept (a ring of low-res flows), so a keyframe answered up to
+            this many frames late is moved forward from its own frame to the current one.
+        soft_masks: carry each mask as a float map in ``[0, 1]`` (one interpolation per frame, no
+            rounding at every step) and publish ``>= 0.5``; ``False`` re-binarises every frame.
+        snap_radius: radius (full-res pixels) of a guided filter that snaps each propagated mask's
+            boundary to image edges; 0 = off.
+        snap_eps: the guided filter's regularisation (intensity variance, image in ``[0, 1]``).
         keyframe_interval: sync mode: refresh every N frames; async mode: minimum frames between
             keyframes (0 = as often as the encoder is free).
         lost_score: a refresh scoring below this counts as a miss.
@@ -76,8 +85,12 @@ class TrackerConfig:
     """
 
     flow_width: int = 320
-    flow_preset: str = "ultrafast"
-    propagation: str = "rigid"
+    flow_preset: str = "medium"
+    propagation: str = "dense"
+    flow_history: int = 16
+    soft_masks: bool = True
+    snap_radius: int = 0
+    snap_eps: float = 0.01
     keyframe_interval: int = 0
     lost_score: float = 0.35
     min_area_frac: float = 0.0005
@@ -92,6 +105,12 @@ class TrackerConfig:
             raise ValueError(f"flow_width must be >= 32 pixels, got {self.flow_width}.")
         if self.flow_preset not in _PRESETS:
             raise ValueError(f"flow_preset must be one of {sorted(_PRESETS)}, got {self.flow_preset!r}.")
+        if self.flow_history < 1 or self.flow_history > 256:
+            raise ValueError(f"flow_history must be 1..256 frames, got {self.flow_history}.")
+        if self.snap_radius < 0 or self.snap_radius > 64:
+            raise ValueError(f"snap_radius must be 0..64 pixels (0 = off), got {self.snap_radius}.")
+        if not self.snap_eps > 0:
+            raise ValueError(f"snap_eps must be > 0, got {self.snap_eps}.")
         if self.propagation not in ("rigid", "dense"):
             raise ValueError(f"propagation must be 'rigid' or 'dense', got {self.propagation!r}.")
         if self.keyframe_interval < 0:
@@ -112,6 +131,7 @@ class TrackedObject:
 
     obj_id: int
     mask: Optional[np.ndarray] = None  # (H, W) bool in the latest frame
+    prob: Optional[np.ndarray] = None  # (H, W) float32 soft mask in [0, 1] behind ``mask``
     score: float = 0.0
     lost: bool = False
     misses: int = 0
@@ -139,6 +159,23 @@ class _Keyframe:
     results: dict[int, tuple] = field(default_factory=dict)
     error: Optional[BaseException] = None
     latency_ms: float = 0.0
+
+
+def _separate(masks: np.ndarray, probs: list) -> None:
+    """Objects do not overlap in the label map: a pixel claimed by several masks goes to the one
+    with the highest soft value (ties: the later id, drawn on top). Only the published masks are
+    cut; each object's own soft mask keeps its hidden part, so it returns when it re-emerges."""
+    idx = [i for i, _ in probs]
+    claimed = masks[idx].sum(0) > 1
+    if not claimed.any():
+        return
+    ys, xs = np.nonzero(claimed)
+    vals = np.stack([(p[ys, xs] if p is not None else np.ones(ys.size, np.float32)) + 1e-4 * k
+                     for k, (_, p) in enumerate(probs)])
+    vals[~masks[idx][:, ys, xs]] = -1.0
+    win = vals.argmax(0)
+    for k, i in enumerate(idx):
+        masks[i, ys, xs] = win == k
 
 
 def _prompt_region(prompt: DecoderPrompt, hw: tuple[int, int]) -> np.ndarray:
@@ -171,10 +208,13 @@ class Tracker:
     :meth:`track` (pixels of that frame).
     """
 
-    def __init__(self, predictor: Predictor, asynchronous: bool = True, config: Optional[TrackerConfig] = None,
-                 encoder: Optional[AsyncEncoder] = None):
-        if not isinstance(predictor, Predictor):
-            raise ValueError(f"Tracker needs a samstream Predictor, got {type(predictor).__name__}.")
+    def __init__(self, predictor: Optional[Predictor], asynchronous: bool = True,
+                 config: Optional[TrackerConfig] = None, encoder: Optional[AsyncEncoder] = None):
+        if predictor is not None and not isinstance(predictor, Predictor):
+            raise ValueError(f"Tracker needs a samstream Predictor (or None: keyframes only from "
+                             f"refresh_masks()), got {type(predictor).__name__}.")
+        if predictor is None:
+            asynchronous = False
         self.predictor = predictor
         self.config = config or TrackerConfig()
         self.asynchronous = bool(asynchronous)
@@ -189,6 +229,11 @@ class Tracker:
         self._prev_grey: Optional[np.ndarray] = None
         self._frame_hw: Optional[tuple[int, int]] = None
         self._prev_index = -1
+        # (frame index, previous frame index, flow from that frame back to the previous one)
+        self._ring: collections.deque[tuple[int, int, FlowField]] = collections.deque(maxlen=self.config.flow_history)
+        # masks handed in by refresh_masks(): (their frame index, {obj_id: mask})
+        self._external: collections.deque[tuple[int, dict[int, np.ndarray]]] = collections.deque(
+            maxlen=self.config.flow_history + 1)
         self._last_key_index = -10**9
         self.keyframe_index = -1
         self._stats = TrackerStats()
@@ -230,6 +275,9 @@ class Tracker:
         if not isinstance(obj_id, (int, np.integer)) or isinstance(obj_id, bool):
             raise ValueError(f"object id must be an integer 1..255, got {obj_id!r}.")
         prompt = Prompt(int(obj_id), points, labels, box, mask)
+        if self.predictor is None and (prompt.points is not None or prompt.box is not None):
+            raise ValueError(f"object {obj_id}: this Tracker has no predictor, so it takes mask prompts only; "
+                             "give mask=..., or make it with a predictor (Tracker(load_predictor('classic')))")
         if self._frame_hw is not None:
             h, w = self._frame_hw
             prompt = prompt.validated(w, h)
@@ -245,6 +293,8 @@ class Tracker:
         with self._lock:
             self._objects.clear()
             self._done.clear()
+            self._external.clear()
+            self._ring.clear()
             self._prev_grey = None
 
     @property
@@ -262,6 +312,82 @@ class Tracker:
         if self._own_encoder and self.encoder is not None:
             self.encoder.close()
 
+    # -- oracle / external keyframes ------------------------------------------------------------
+    def refresh_masks(self, key_index: int, masks: dict) -> None:
+        """Refresh objects with masks that belong to the *past* frame ``key_index``.
+
+        ``masks`` maps object ids to ``(H, W)`` bool masks in frame ``key_index``'s pixels, as a
+        (perfect or external) decoder answered for that keyframe. They are applied at the next
+        :meth:`track` call: moved forward from ``key_index`` to that frame through the ring of
+        stored flows (``flow_history`` frames), never pasted stale. An empty mask marks the object
+        lost (it is not in that frame); a later non-empty one re-acquires it. Unknown ids raise
+        ``KeyError``; a keyframe older than the flow ring is dropped (``stats.last_error`` says so).
+        """
+        key_index = int(key_index)
+        with self._lock:
+            if self._frame_hw is not None and key_index > self._prev_index + 1:
+                raise ValueError(f"refresh_masks: frame {key_index} is in the future (last tracked frame "
+                                 f"{self._prev_index}); give masks of a frame already passed to track().")
+            clean = {}
+            for oid, m in masks.items():
+                self._get(oid)
+                m = np.asarray(m).astype(bool, copy=False)
+                if m.ndim != 2:
+                    raise ValueError(f"refresh_masks: the mask of object {oid} must be (H, W), got {m.shape}.")
+                clean[int(oid)] = m
+            self._external.append((key_index, clean))
+
+    def _carry(self, mask: np.ndarray, key_index: int, now: int) -> Optional[np.ndarray]:
+        """``mask`` of frame ``key_index`` moved to frame ``now`` (float32 soft map) through the
+        flow ring with one interpolation, or ``None`` when the ring does not reach back that far."""
+        if key_index == now:
+            return mask.astype(np.float32)
+        entries = [e for e in self._ring if e[0] > key_index]
+        if not entries or entries[-1][0] != now or entries[0][1] != key_index:
+            return None
+        field = chain([e[2] for e in reversed(entries)])
+        return field.warp_prob(mask.astype(np.float32))
+
+    def _set(self, obj: TrackedObject, prob: np.ndarray) -> None:
+        """Set an object's soft mask (float32 ``(H, W)``) and the bool mask behind it."""
+        prob = prob.astype(np.float32, copy=False)
+        if not self.config.soft_masks:
+            prob = (prob >= 0.5).astype(np.float32)
+        obj.prob = prob
+        obj.mask = prob >= 0.5
+
+    def _apply_external(self, key_index: int, masks: dict, frame: Frame) -> None:
+        h, w = frame.height, frame.width
+        applied = False
+        for oid, m in masks.items():
+            obj = self._objects.get(oid)
+            if obj is None:
+                continue
+            if m.shape != (h, w):
+                self._count(last_error=f"refresh_masks: object {oid}'s mask is {m.shape[::-1]}, frame is {(w, h)}")
+                continue
+            if not m.any():
+                if obj.mask is not None and obj.mask.any():
+                    obj.last_box = mask_box(obj.mask)
+                obj.lost, obj.mask, obj.prob, obj.score, obj.misses = True, None, None, 0.0, 0
+                applied = True
+                continue
+            moved = self._carry(m, key_index, frame.index)
+            if moved is None:
+                self._count(keyframes_failed=self._stats.keyframes_failed + 1,
+                            last_error=f"refresh_masks: frame {key_index} is older than the flow ring "
+                                       f"({self.config.flow_history} frames); raise flow_history")
+                continue
+            self._set(obj, moved)
+            obj.lost, obj.misses, obj.score, obj.pending, obj.proxy = False, 0, 1.0, None, None
+            obj.ref_area = float(np.count_nonzero(m))
+            obj.last_box = mask_box(obj.mask) if obj.mask.any() else mask_box(m)
+            obj.logits = None
+            applied = True
+        if applied:
+            self._bump("keyframes_applied")
+            self.keyframe_index = max(self.keyframe_index, key_index)
+
     # -- per frame ------------------------------------------------------------------------------
     def track(self, frame: Frame, resolve_now: bool = False) -> Segmentation:
         """The masks of every object in ``frame`` (aligned to it).
@@ -278,17 +404,35 @@ class Tracker:
         with self._lock:
             if self._prev_grey is not None and self._prev_grey.shape != grey.shape:
                 self._prev_grey = None  # frame size changed: motion history no longer applies
+                self._ring.clear()
                 for obj in self._objects.values():
-                    obj.mask = None
-            # 1. propagate
+                    obj.mask, obj.prob = None, None
+            # 1. propagate (one flow per frame, shared by all objects, kept in the ring)
             moving = [o for o in self._objects.values() if (o.mask is not None and not o.lost) or o.proxy is not None]
-            if self._prev_grey is not None and moving:
+            if self._prev_grey is not None and self._objects:
                 tf = time.perf_counter()
                 flow = self._flow(grey, self._prev_grey, (h, w), warm_start=True)
                 self._count(flow_ms=(time.perf_counter() - tf) * 1e3)
+                if self._ring:
+                    self._ring[-1][2].release()  # keep only the low-res flows of past frames
+                self._ring.append((frame.index, self._prev_index, flow))
+                full_grey = None
                 for obj in moving:
+                    m = None
                     if obj.mask is not None and not obj.lost:
-                        obj.mask, m = self._warp(flow, obj.mask)
+                        if self.config.propagation == "rigid":
+                            moved, m = flow.warp_rigid(obj.mask)
+                            self._set(obj, moved.astype(np.float32))
+                        else:
+                            prob = obj.prob if obj.prob is not None else obj.mask.astype(np.float32)
+                            prob = flow.warp_prob(prob)
+                            if self.config.snap_radius > 0:
+                                if full_grey is None:
+                                    full_grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY) \
+                                        if frame.image.ndim == 3 else frame.image
+                                prob = guided_snap(full_grey, prob, self.config.snap_radius, self.config.snap_eps)
+                            self._set(obj, prob)
+                            m = flow.rigid_transform(obj.mask) if obj.motion else None
                     else:
                         m = flow.rigid_transform(obj.proxy)
                         obj.proxy = warp_affine(obj.proxy, m) if m is not None else flow.warp(obj.proxy)
@@ -301,17 +445,21 @@ class Tracker:
                 p = obj.pending
                 if p is not None and p.mask is not None and p.points is None and p.box is None:
                     p = p.validated(w, h)
-                    obj.mask, obj.pending, obj.lost, obj.misses = p.mask.copy(), None, False, 0
+                    self._set(obj, p.mask.astype(np.float32))
+                    obj.pending, obj.lost, obj.misses = None, False, 0
                     obj.score = 1.0
                     obj.ref_area = float(np.count_nonzero(p.mask))
                     obj.last_box = mask_box(p.mask)
                     obj.logits = None
-            # 3. finished refreshes
+            # 3. finished refreshes (predictor keyframes, then masks handed in by refresh_masks)
             while self._done:
                 self._apply(self._done.popleft(), frame, grey)
+            while self._external:
+                k, masks = self._external.popleft()
+                self._apply_external(k, masks, frame)
             # 4. next keyframe
             need_user = any(o.pending is not None for o in self._objects.values())
-            if self._objects:
+            if self._objects and self.predictor is not None:
                 if self.asynchronous and resolve_now and need_user:
                     key = self._snapshot(frame, grey)
                     self._run_sync(key, frame)
@@ -444,18 +592,21 @@ class Tracker:
                 if kind is RefreshKind.TRACK:
                     self._miss(obj)
                 elif kind is RefreshKind.USER:
-                    obj.lost, obj.mask = True, None
+                    obj.lost, obj.mask, obj.prob = True, None, None
                 continue
             acc = obj.motion.pop(key.index, None)
             if key.index == frame.index:
-                moved = mask_k
+                moved = mask_k.astype(np.float32)
             elif acc is not None and (self.config.propagation == "rigid" or kind is not RefreshKind.TRACK):
-                moved = warp_affine(mask_k, acc)  # the object's own motion since the keyframe
+                moved = warp_affine(mask_k, acc).astype(np.float32)  # the object's own motion since the keyframe
             else:
-                if flow is None:
-                    flow = self._flow(grey, key.grey, (h, w))
-                moved = flow.warp(mask_k)
-            obj.mask = moved
+                moved = self._carry(mask_k, key.index, frame.index)  # through the flow ring
+                if moved is None:
+                    if flow is None:
+                        flow = self._flow(grey, key.grey, (h, w))
+                    moved = flow.warp_prob(mask_k.astype(np.float32))
+            self._set(obj, moved)
+            moved = obj.mask
             obj.score = float(np.clip(score, 0.0, 1.0))
             obj.logits = logits
             obj.lost, obj.misses, obj.proxy = False, 0, None
@@ -472,7 +623,7 @@ class Tracker:
         if hard or obj.misses >= self.config.misses_to_lose:
             if obj.mask is not None and obj.mask.any():
                 obj.last_box = mask_box(obj.mask)
-            obj.lost, obj.mask, obj.score = True, None, 0.0
+            obj.lost, obj.mask, obj.prob, obj.score = True, None, None, 0.0
             obj.motion.clear()
 
     def _result(self, frame: Frame) -> Segmentation:
@@ -481,12 +632,16 @@ class Tracker:
         masks = np.zeros((len(ids), h, w), bool)
         scores = np.zeros(len(ids), np.float32)
         lost = np.zeros(len(ids), bool)
+        probs = []
         for i, oid in enumerate(ids):
             obj = self._objects[oid]
             if obj.mask is not None and not obj.lost:
                 masks[i] = obj.mask
                 scores[i] = obj.score
+                probs.append((i, obj.prob))
             else:
                 lost[i] = obj.lost or obj.mask is None
+        if len(probs) > 1:
+            _separate(masks, probs)
         return Segmentation(masks, scores, ids, frame.index, frame.timestamp, lost=lost,
                             keyframe_index=self.keyframe_index)
