@@ -6,9 +6,13 @@ annotated frame's ground truth becomes the prompt (``"mask"``, ``"box"`` or ``"p
 every frame is passed to ``track()`` in order (the prompt frame included) and the result is
 scored against the ground truth.
 
-Protocol: the prompt frame is **not** scored (it was given to the tracker); every later
-annotated frame is. The official DAVIS-2017 toolkit also drops the last frame of each
-sequence; pass ``exclude_last=True`` to do the same. A sequence's J (F) is the mean over its
+Protocol (the DAVIS-2016 convention, the default): the prompt frame is **not** scored (it was
+given to the tracker) and neither is the sequence's last frame (DAVIS-2016's
+``db_eval_sequence`` scores ``X[1:-1]``, the DAVIS-2017 toolkit also drops it); every other
+annotated frame is. ``exclude_last=False`` scores the last frame too. F uses the official
+boundary tolerance (``bound_th = 0.008`` of the image diagonal, as ``db_eval_boundary``). A
+lost or unreported object is scored as an empty mask (J = F = 0 where it is visible), never
+skipped. A sequence's J (F) is the mean over its
 objects of each object's mean over the scored frames. :attr:`EvalResult.J` is the mean over
 sequences; :attr:`EvalResult.J_objects` is the mean over all objects of all sequences (the
 DAVIS-2017 "global" number). For single-object data (DAVIS-2016) both are the same.
@@ -125,7 +129,7 @@ def evaluate(
     max_frames: Optional[int] = None,
     method: Optional[str] = None,
     bound_th: float = DEFAULT_BOUND_TH,
-    exclude_last: bool = False,
+    exclude_last: bool = True,
     sample_frames: int = 5,
     progress: Optional[Callable[[str], None]] = None,
 ) -> EvalResult:
@@ -138,8 +142,8 @@ def evaluate(
     from 0 at the prompt frame and ``timestamp = index / 24``. Only ``track()`` is timed (frame
     decoding and scoring are not); ``add_object`` time is reported as ``init_seconds``.
 
-    Scored frames: every annotated frame after the prompt frame (and, with ``exclude_last``,
-    not the sequence's last frame, as the official DAVIS-2017 toolkit does). An object the
+    Scored frames: every annotated frame after the prompt frame except, with ``exclude_last``
+    (the default, DAVIS-2016 convention), the sequence's last frame. An object the
     tracker does not report, or reports as lost, counts as an empty mask.
 
     ``root`` is a data folder (see :func:`load_sequences`) or a list of :class:`VideoSequence`;

@@ -157,8 +157,17 @@ def chain(fields: list["FlowField"]) -> "FlowField":
 class FlowEstimator:
     """One DIS instance (not thread-safe: one per tracker) computing :class:`FlowField` objects."""
 
-    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM):
+    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, params: Optional[dict] = None):
+        """``preset``: an OpenCV DIS preset; ``params`` overrides its settings by name
+        (``finest_scale``, ``patch_size``, ``patch_stride``, ``gd_iterations``, ``vr_iterations``)."""
         self._dis = cv2.DISOpticalFlow_create(preset)
+        setters = {"finest_scale": self._dis.setFinestScale, "patch_size": self._dis.setPatchSize,
+                   "patch_stride": self._dis.setPatchStride, "gd_iterations": self._dis.setGradientDescentIterations,
+                   "vr_iterations": self._dis.setVariationalRefinementIterations}
+        for k, v in (params or {}).items():
+            if k not in setters:
+                raise ValueError(f"unknown DIS setting {k!r}; use one of {sorted(setters)}.")
+            setters[k](int(v))
         self._last: Optional[np.ndarray] = None
 
     def __call__(self, target_small: np.ndarray, source_small: np.ndarray, full_hw: tuple[int, int],

@@ -53,6 +53,17 @@ class RefreshKind(enum.Enum):
 
 _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
             "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+# DIS settings between "fast" and "medium" (chosen under the oracle-keyframe protocol, docs/tracking.md)
+_CUSTOM = {"b1": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, dict(patch_stride=4, gd_iterations=12, vr_iterations=0)),
+           "b2": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, dict(patch_stride=4, gd_iterations=16, vr_iterations=2)),
+           "b3": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, dict(patch_stride=5, gd_iterations=16, vr_iterations=5)),
+           "b4": (cv2.DISOPTICAL_FLOW_PRESET_FAST, dict(finest_scale=1, vr_iterations=5)),
+           "b5": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, dict(patch_stride=4, gd_iterations=25, vr_iterations=5)),
+           "b6": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, dict(patch_stride=5, gd_iterations=8, vr_iterations=0)),
+           "b7": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, dict(patch_stride=4, gd_iterations=8, vr_iterations=0)),
+           "b8": (cv2.DISOPTICAL_FLOW_PRESET_FAST, dict(vr_iterations=0)),
+           "b9": (cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, dict(patch_stride=3, gd_iterations=25, vr_iterations=0)),
+           }
 
 
 @dataclass
@@ -88,6 +99,7 @@ class TrackerConfig:
     flow_preset: str = "medium"
     propagation: str = "dense"
     flow_history: int = 16
+    flow_warm_start: bool = True
     soft_masks: bool = True
     snap_radius: int = 0
     snap_eps: float = 0.01
@@ -103,8 +115,8 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if self.flow_width < 32:
             raise ValueError(f"flow_width must be >= 32 pixels, got {self.flow_width}.")
-        if self.flow_preset not in _PRESETS:
-            raise ValueError(f"flow_preset must be one of {sorted(_PRESETS)}, got {self.flow_preset!r}.")
+        if self.flow_preset not in _PRESETS and self.flow_preset not in _CUSTOM:
+            raise ValueError(f"flow_preset must be one of {sorted(_PRESETS) + sorted(_CUSTOM)}, got {self.flow_preset!r}.")
         if self.flow_history < 1 or self.flow_history > 256:
             raise ValueError(f"flow_history must be 1..256 frames, got {self.flow_history}.")
         if self.snap_radius < 0 or self.snap_radius > 64:
@@ -221,7 +233,8 @@ class Tracker:
         self._own_encoder = encoder is None and self.asynchronous
         self.encoder = encoder if encoder is not None else (
             AsyncEncoder(predictor, jobs=1, max_pending=1, policy="drop_oldest") if self.asynchronous else None)
-        self._flow = FlowEstimator(_PRESETS[self.config.flow_preset])
+        preset = self.config.flow_preset
+        self._flow = FlowEstimator(*_CUSTOM[preset]) if preset in _CUSTOM else FlowEstimator(_PRESETS[preset])
         self._objects: dict[int, TrackedObject] = {}
         self._lock = threading.Lock()
         self._done: collections.deque[_Keyframe] = collections.deque(maxlen=4)
@@ -411,7 +424,7 @@ class Tracker:
             moving = [o for o in self._objects.values() if (o.mask is not None and not o.lost) or o.proxy is not None]
             if self._prev_grey is not None and self._objects:
                 tf = time.perf_counter()
-                flow = self._flow(grey, self._prev_grey, (h, w), warm_start=True)
+                flow = self._flow(grey, self._prev_grey, (h, w), warm_start=self.config.flow_warm_start)
                 self._count(flow_ms=(time.perf_counter() - tf) * 1e3)
                 if self._ring:
                     self._ring[-1][2].release()  # keep only the low-res flows of past frames

@@ -35,7 +35,7 @@ def test_evaluate_oracle_is_perfect(tmp_path, mode):
         made.append(Oracle(labels))
         return made[-1]
 
-    res = evaluate(factory, tmp_path, mode, method="oracle")
+    res = evaluate(factory, tmp_path, mode, method="oracle", exclude_last=False)
     assert isinstance(res, EvalResult)
     (s,) = res.sequences
     assert s.scored_stems == ["00001", "00002", "00004", "00005"]  # not the prompt, not unannotated
@@ -65,9 +65,10 @@ def test_evaluate_scores_a_wrong_tracker_and_exclude_last(tmp_path):
         def track(self, frame):
             return super().track(Frame(frame.image, 0, frame.timestamp))
 
-    res = evaluate(lambda: Frozen(labels), tmp_path, "mask", exclude_last=True)
+    res = evaluate(lambda: Frozen(labels), tmp_path, "mask")  # DAVIS-2016 default: the last frame is not scored
     (s,) = res.sequences
     assert s.scored_stems == ["00001", "00002", "00004"]
+    assert res.to_dict()["protocol"]["exclude_last"] is True
     # object 1 (12x12 square, 144 px) moves 2 px per frame; frames 1, 2, 4 are 2, 4, 8 px off:
     # overlap 12x10, 12x8, 12x4 -> IoU 120/168, 96/192, 48/240
     expected = [120 / 168, 96 / 192, 48 / 240]
@@ -87,3 +88,20 @@ def test_missing_object_counts_as_empty(tmp_path):
     res = evaluate(lambda: OnlyFirst(labels), tmp_path, "mask")
     assert res.sequences[0].objects[0].J == 1.0 and res.sequences[0].objects[1].J == 0.0
     assert res.sequences[0].objects[1].F == 0.0
+
+
+def test_lost_object_scores_zero_on_its_lost_frames_never_skipped(tmp_path):
+    labels = write_sequence(tmp_path, skip_mask=())
+
+    class LosesFirst(Oracle):  # reports object 1 lost on frames 2 and 3, with its (correct) mask
+        def track(self, frame):
+            seg = super().track(frame)
+            lost = np.array([frame.index in (2, 3), False])
+            return Segmentation(seg.masks, seg.scores, seg.object_ids, frame.index, frame.timestamp, lost=lost)
+
+    res = evaluate(lambda: LosesFirst(labels), tmp_path, "mask")
+    (s,) = res.sequences
+    assert s.scored_stems == ["00001", "00002", "00003", "00004"]
+    assert s.objects[0].J_per_frame == [1.0, 0.0, 0.0, 1.0]  # every scored frame is in the per-frame list
+    assert s.objects[0].F_per_frame == [1.0, 0.0, 0.0, 1.0]
+    assert s.objects[0].J == 0.5
