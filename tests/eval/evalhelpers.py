@@ -63,3 +63,20 @@ class Oracle:
             frame_index=frame.index,
             timestamp=frame.timestamp,
         )
+
+
+def write_synthetic(root: Path, n=36, speed=4.0, seed=5, objects=2, size=(192, 144)):
+    """A DAVIS-layout copy (``root/synth``) of a moving synthetic scene, lossless PNG frames; returns the labels."""
+    from samstream.sources.synthetic import SyntheticScene
+
+    scene = SyntheticScene(size[0], size[1], num_objects=objects, seed=seed, speed=speed)
+    d = root / "synth"
+    (d / "frames").mkdir(parents=True)
+    (d / "masks").mkdir()
+    labels = []
+    for t in range(n):
+        img, lab = scene.render(t)
+        cv2.imwrite(str(d / "frames" / f"{t:05d}.png"), img)
+        cv2.imwrite(str(d / "masks" / f"{t:05d}.png"), lab)
+        labels.append(lab)
+    return labels
