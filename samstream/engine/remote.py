@@ -448,6 +448,7 @@ class _RemoteRequests:
 def load_remote_predictor(model: str, url: str, precision: str = "fp16", weights: str = "official",
                           **kw) -> RemoteSamPredictor:
     """``model``'s local export (decoder) + its encoder on the server at ``url``."""
+    parse_encoder_url(url)  # a malformed URL fails before the model loads
     connect = kw.pop("connect_timeout_s", 10.0)
     return RemoteSamPredictor(OVSamModel.load(model, precision=precision, weights=weights, **kw), url,
                               connect_timeout_s=connect)
