@@ -99,6 +99,10 @@ class Pipeline:
         max_frames: stop after this many frames.
         predictor: an already-loaded predictor (overrides ``model``).
         source_options: keyword options for :func:`open_source` (``realtime=True``, ...).
+        encoder: a model-server URL (``"grpc://host:9000/mobilesam"``, ``"http://host:8000/mobilesam"``)
+            that encodes the keyframes (KServe v2: ``samstream serve``, OpenVINO Model Server, Triton);
+            ``model`` names the same export, whose decoder runs here. If the server goes away the
+            objects keep being tracked by flow and ``metrics().encoder.reachable`` is ``False``.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class Pipeline:
         predictor: Any = None,
         tracker_config: Any = None,
         source_options: Optional[dict] = None,
+        encoder: Optional[str] = None,
     ):
         from .engine import load_predictor
         from .tracker import Tracker, TrackerConfig
@@ -136,7 +141,10 @@ class Pipeline:
         for s in self.sinks:
             if not callable(getattr(s, "write", None)):
                 raise ValueError(f"sink {s!r} has no write(frame, seg) method.")
-        self.predictor = predictor if predictor is not None else load_predictor(model, precision=precision)
+        if predictor is not None and encoder:
+            raise ValueError("give either predictor= or encoder= (a remote encoder is loaded with model=), not both.")
+        self.predictor = predictor if predictor is not None else load_predictor(model, precision=precision,
+                                                                                encoder=encoder)
         if isinstance(source, (str, int)):
             from .sources import open_source
 

@@ -3,7 +3,9 @@
 #   bash scripts/setup.sh            # system packages (when root) + venv + samstream[all]
 # Environment:
 #   SAMSTREAM_VENV   venv folder (default: .venv next to this repo's pyproject.toml)
-#   SAMSTREAM_EXTRAS pip extras to install (default: all)
+#   SAMSTREAM_EXTRAS pip extras to install (default: all; `all` or `serve` also makes .venv-serve,
+#                    the model server's own venv, see docs/scaling.md)
+#   SAMSTREAM_SERVE_VENV  that venv's folder (default: .venv-serve next to the main venv)
 #   TORCH_SPEC       torch requirement installed before the extras (default: torch==2.13.0).
 #                    Users elsewhere: install a CPU torch first, e.g. from PyTorch's CPU wheel
 #                    index; an installed torch is kept.
@@ -41,6 +43,19 @@ if ! "$py" -c "import torch" 2>/dev/null; then
 fi
 echo "setup: pip install -e .[$extras]"
 "$py" -m pip install -q -e "$here[$extras]"
+
+# The model server (`samstream serve`): kserve pins protobuf/pandas/fastapi differently from the
+# main venv, so it gets its own, .venv-serve next to the main one, with samstream's core deps.
+if [ "$extras" = all ] || [[ ",$extras," == *",serve,"* ]]; then
+  serve_venv=${SAMSTREAM_SERVE_VENV:-$(dirname "$venv")/.venv-serve}
+  if [ ! -x "$serve_venv/bin/python" ]; then
+    echo "setup: creating $serve_venv (samstream serve)"
+    python3 -m venv "$serve_venv"
+  fi
+  "$serve_venv/bin/python" -m pip install -q --upgrade pip
+  echo "setup: $serve_venv: pip install -e .[serve]"
+  "$serve_venv/bin/python" -m pip install -q -e "$here[serve]"
+fi
 
 # ROS 2 interfaces: generate vision_msgs into the venv with the [ros] wheels (a no-op when done).
 if "$py" -c 'import rclpy' >/dev/null 2>&1; then

@@ -27,6 +27,9 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "model": ("classic", "classic (no weights) or an exported SAM model (mobilesam, sam_vit_b, ...; "
                          "`samstream export NAME` first)."),
     "precision": ("fp16", "SAM encoder precision: fp32, fp16, bf16 or int8."),
+    "encoder": ("", "model-server URL that encodes the keyframes (grpc://HOST:9000/NAME or http://HOST:8000/NAME; "
+                    "samstream serve, OpenVINO Model Server, Triton). `model` is the same export (its decoder "
+                    "runs here). Empty: encode on this machine."),
     "prompts": ("", "first-frame prompts separated by ';': box:X1,Y1,X2,Y2@ID, point:X,Y@ID, neg:X,Y@ID (pixels)."),
     "auto_objects": (3, "with no prompts: track this many of the largest objects found on the first frame "
                         "(0: none, wait for prompts on the prompts topic)."),
@@ -78,7 +81,8 @@ def build(node: Any, p: dict[str, Any]) -> tuple[Any, Any]:
         prompts = [s.strip() for s in str(p["prompts"]).split(";") if s.strip()]
         max_frames = int(p["max_frames"]) or None
         pipe = Pipeline(source, model=p["model"], prompts=prompts, sinks=sinks, precision=p["precision"],
-                        auto_objects=int(p["auto_objects"]), max_frames=max_frames)
+                        auto_objects=int(p["auto_objects"]), max_frames=max_frames,
+                        encoder=str(p.get("encoder") or "") or None)
     except BaseException:
         for s in sinks:
             s.close()

@@ -9,7 +9,7 @@ import sys
 from typing import Optional, Sequence
 
 from .. import __version__
-from . import bench, demo, eval, export, models, run, segment
+from . import bench, demo, eval, export, models, run, segment, serve
 from .common import FMT, USER_ERRORS, format_error
 
 __all__ = ["main", "COMMANDS"]
@@ -28,13 +28,14 @@ Commands:
   eval       accuracy (J, F) and fps on DAVIS-layout video data, with a chart
   bench      encoder/decoder latency side by side (PyTorch, OpenVINO FP32/FP16/INT8), JSON
   demo       the live view in your browser: click to segment, webcam or server-side source
+  serve      host the encoder for many cameras on a KServe v2 model server (--encoder URL on clients)
 
 Run `samstream COMMAND --help` for the options and examples of each.
 """
 
 #: command name -> its module (``add_parser(sub)``, ``run(args) -> int``), in help order.
 COMMANDS = {"models": models, "export": export, "segment": segment, "run": run, "eval": eval,
-            "bench": bench, "demo": demo}
+            "bench": bench, "demo": demo, "serve": serve}
 
 
 def build_parser() -> argparse.ArgumentParser:

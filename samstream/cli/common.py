@@ -47,6 +47,15 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="encoder precision for SAM models (default fp16; int8 needs `export --int8`).")
 
 
+def add_encoder_arg(p: argparse.ArgumentParser) -> None:
+    """``--encoder URL``: keyframes encoded on a KServe v2 model server (``samstream serve``, OVMS, Triton)."""
+    p.add_argument("--encoder", metavar="URL", default=None,
+                   help="encode keyframes on a model server instead of here: grpc://HOST:9000/NAME or "
+                        "http://HOST:8000/NAME (samstream serve, OpenVINO Model Server, Triton; KServe v2). "
+                        "--model must be the same export (its decoder runs here). Default: $SAMSTREAM_ENCODER. "
+                        "If the server goes away, tracking continues by optical flow. See docs/scaling.md.")
+
+
 def read_image(path: Path):
     """``uint8`` ``(H, W, 3)`` BGR image from ``path``; ``FileNotFoundError``/``ValueError`` naming the fix."""
     import cv2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .common import FMT, add_model_args
+import os
+
+from .common import FMT, add_encoder_arg, add_model_args
 
 
 def add_parser(sub) -> None:
@@ -21,6 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--source", "-s", default="synthetic",
                    help="server-side source: synthetic (default) | 0 | /dev/video0 | video.mp4 | frames/ | rtsp://...")
     add_model_args(p)
+    add_encoder_arg(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes it)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
@@ -34,6 +37,12 @@ def run(args) -> int:
     if not 0 < args.port < 65536:
         raise ValueError(f"--port {args.port} is not a TCP port: use 1..65535, e.g. --port 7860.")
     from ..ui import serve
+
+    if args.encoder:
+        from ..engine.remote import parse_encoder_url
+
+        parse_encoder_url(args.encoder)  # a malformed URL fails here, in one line
+        os.environ["SAMSTREAM_ENCODER"] = args.encoder  # every SAM predictor the page loads uses it
 
     serve(source=args.source, model=args.model, precision=args.precision, host=args.host, port=args.port,
           share=args.share)

@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
                "  samstream export mobilesam\n"
                "  samstream export sam_vit_b --checkpoint ~/Downloads/sam_vit_b_01ec64.pth --int8 --calib my_frames/\n"
                "  samstream export mobilesam --random-init --int8     # no download; speed tests only\n"
-               "  samstream export mobilesam-512      # 512x512 encoder input: ~4x fewer pixels, lower quality\n")
+               "  samstream export mobilesam-512      # 512x512 encoder input: ~4x fewer pixels, lower quality\n"
+               "  samstream export mobilesam --int8 --ovms ovms_models/   # + an OpenVINO Model Server repository\n")
     p.add_argument("model", help="model name (see `samstream models`); NAME-SIZE (e.g. mobilesam-512) exports a "
                                   "smaller/larger encoder input")
     p.add_argument("--checkpoint", type=Path, help="use this local checkpoint file instead of downloading")
@@ -27,6 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--calib", metavar="DIR|VIDEO",
                    help="frames to calibrate INT8 on: a folder of images or a video (default: synthetic scenes)")
     p.add_argument("--calib-size", type=int, default=32, help="number of calibration frames (default 32)")
+    p.add_argument("--ovms", type=Path, metavar="DIR",
+                   help="also write an OpenVINO Model Server repository here: DIR/<name>/1/model.xml|bin + "
+                        "DIR/config.json (fp16 as <name>; with --int8 also <name>-int8); see docs/scaling.md")
     p.add_argument("--smooth-quant-alpha", type=float, default=None,
                    help="SmoothQuant alpha for MatMuls (NNCF default when unset; -1 disables)")
 
@@ -46,4 +50,16 @@ def run(args) -> int:
     label = "RANDOM-INIT (speed tests only) " if args.random_init else ""
     use = spec.name + ("@random" if args.random_init else "")
     print(f"exported {label}{spec.name} to {out}\nuse it with: --model {use}")
+    if args.ovms:
+        import json
+
+        from ..models.cache import ExportedModel
+        from ..models.ovms import OVMS_DOCKER, write_ovms_repository
+
+        exported = ExportedModel(spec.name, "random-init" if args.random_init else "official", Path(out),
+                                 json.loads((Path(out) / "meta.json").read_text()))
+        cfg = write_ovms_repository(exported, args.ovms, ("fp16", "int8") if args.int8 else ("fp16",))
+        print(f"OpenVINO Model Server repository -> {cfg}\nserve it with: "
+              + OVMS_DOCKER.format(dir=Path(args.ovms).resolve())
+              + f"\nclients: --model {use} --encoder grpc://HOST:9000/{spec.name}")
     return 0

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import FMT, add_model_args, build_run_sinks, close_all, has_gui
+from .common import FMT, add_encoder_arg, add_model_args, build_run_sinks, close_all, has_gui
 
 
 def add_parser(sub) -> None:
@@ -21,10 +21,12 @@ def add_parser(sub) -> None:
                "  samstream run --source synthetic --max-frames 300 --out out.mp4\n"
                "  samstream run --source clip.mp4 --prompt box:120,80,300,260@1 --prompt point:400,200@2 --stats-json s.json\n"
                "  samstream run --source 0 --model mobilesam --prompt point:320,240\n"
+               "  samstream run --source 0 --model mobilesam --encoder grpc://server:9000/mobilesam   # see samstream serve\n"
                "  samstream run --source synthetic --ros2 --record run.mcap      # topics /samstream/mask, ...\n"
                "  samstream run --source ros2:/camera/image_raw --ros2 --auto-objects 0   # prompts via ROS topics\n")
     p.add_argument("--source", "-s", default="synthetic", help="where frames come from (default: synthetic)")
     add_model_args(p)
+    add_encoder_arg(p)
     p.add_argument("--prompt", action="append", default=[], metavar="KIND:VALUES[@ID]",
                    help="box:X1,Y1,X2,Y2[@ID], point:X,Y[@ID] or neg:X,Y[@ID] in first-frame pixels (repeatable; ID defaults to 1)")
     p.add_argument("--init-mask", type=Path, metavar="PNG",
@@ -68,13 +70,16 @@ def status_line(m, seg) -> str:
     """The live one-line readout (``m``: :class:`~samstream.metrics.PipelineMetrics`; ``seg``: the last result)."""
     return (f"\rframe {seg.frame_index:6d}  in {m.input_fps:5.1f} fps  out {m.output_fps:5.1f} fps  "
             f"objects {int((~seg.lost).sum())}/{len(seg)}  encoder {m.encoder_latency_ms:6.1f} ms  "
-            f"keyframe age {m.keyframe_age_frames}  track {m.tracker.track_ms:5.1f} ms ")
+            f"keyframe age {m.keyframe_age_frames}  track {m.tracker.track_ms:5.1f} ms "
+            + ("ENCODER UNREACHABLE (tracking by flow) " if m.encoder is not None and not m.encoder.reachable else ""))
 
 
 def summary_line(m, interrupted: bool = False) -> str:
     """The final summary: frames, objects, fps, drops, and keyframe failures when there were any."""
     line = (f"{m.frames_out} frames, {m.tracker.objects} objects, output {m.output_fps} fps, "
             f"dropped {m.dropped_frames}, bad {m.bad_frames}")
+    if m.encoder is not None and not m.encoder.reachable:
+        line += f", encoder unreachable ({m.encoder.last_error})"
     if m.keyframes_failed:
         line += f", keyframes failed {m.keyframes_failed} (last error: {m.last_keyframe_error})"
     return line + (" (interrupted)" if interrupted else "")
@@ -106,6 +111,7 @@ def run(args) -> int:
                            "`pip install opencv-python` on a desktop.")
     try:
         pipe = Pipeline(source, model=args.model, prompts=prompts, sinks=sinks, precision=args.precision,
+                        encoder=args.encoder,
                         asynchronous=not args.sync, auto_objects=args.auto_objects, max_frames=args.max_frames,
                         source_options={"realtime": True} if args.realtime and isinstance(source, str) else None)
     except BaseException:

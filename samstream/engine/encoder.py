@@ -193,7 +193,8 @@ class AsyncEncoder:
         with self._cond:
             return EncoderStats(submitted=self.submitted, completed=self.completed, failed=self.failed,
                                 dropped=self.dropped, in_flight=self._running + len(self._pending),
-                                latency_ms=round(self._latency_ms, 2), last_error=self.last_error)
+                                latency_ms=round(self._latency_ms, 2), last_error=self.last_error,
+                                reachable=bool(getattr(self._requests, "reachable", True)))
 
     def __enter__(self) -> "AsyncEncoder":
         return self
