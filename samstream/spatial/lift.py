@@ -144,10 +144,12 @@ def _erode(mask: np.ndarray, r: int) -> np.ndarray:
 
 
 def _lift_one(mask: np.ndarray, depth: np.ndarray, cam, cfg: LiftConfig):
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    import cv2
+
+    bx, by, bw, bh = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+    if bw == 0 or bh == 0:
         return None
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    y0, y1, x0, x1 = by, by + bh, bx, bx + bw
     pad = cfg.erode_px + 1
     y0, x0 = max(0, y0 - pad), max(0, x0 - pad)
     y1, x1 = min(mask.shape[0], y1 + pad), min(mask.shape[1], x1 + pad)
