@@ -103,8 +103,9 @@ class Pipeline:
             depth from the source (its ``depth_for(frame)``: the synthetic source, a ROS source with a
             depth topic), or pass any object with ``depth_for(frame) -> DepthFrame | None``.
             ``None`` (default): 2-D only. Each frame's :class:`~samstream.spatial.Objects3D` (or
-            ``None`` when no depth matched it) is ``pipeline.last_objects3d`` and goes to every sink
-            that has ``write_3d(frame, seg, objects3d)``.
+            ``None`` when no depth matched it) is ``pipeline.last_objects3d``; a sink that has
+            ``write_3d(frame, seg, objects3d)`` gets that call *instead of* ``write(frame, seg)`` for
+            frames with a 3-D result (``write`` for the others).
         lift_config: a :class:`~samstream.spatial.LiftConfig` (erosion, outlier rejection, cloud size).
     """
 
@@ -211,9 +212,10 @@ class Pipeline:
                 t0 = time.perf_counter()
                 for sink in self.sinks:
                     try:
-                        sink.write(frame, seg)
                         if objs3d is not None and callable(getattr(sink, "write_3d", None)):
-                            sink.write_3d(frame, seg, objs3d)
+                            sink.write_3d(frame, seg, objs3d)  # instead of write(): one item per frame
+                        else:
+                            sink.write(frame, seg)
                     except Exception as exc:  # a failing sink is reported, the stream goes on
                         self.errors.append(f"sink {type(sink).__name__}: {exc}")
                 self._sink_ms = (time.perf_counter() - t0) * 1e3

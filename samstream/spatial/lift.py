@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 
 from ..types import Segmentation
+from .camera import CameraInfo
 from .depth import DepthFrame
 
 __all__ = ["LiftConfig", "Object3D", "Objects3D", "lift_objects"]
@@ -104,6 +105,7 @@ class Objects3D:
         depth_timestamp: the matched depth image's stamp.
         frame_id: the optical frame (from the :class:`~samstream.spatial.camera.CameraInfo`).
         objects: one :class:`Object3D` per object that had enough valid depth.
+        camera: the depth camera's :class:`~samstream.spatial.camera.CameraInfo`.
     """
 
     frame_index: int
@@ -111,6 +113,7 @@ class Objects3D:
     depth_timestamp: float
     frame_id: str
     objects: tuple[Object3D, ...] = field(default_factory=tuple)
+    camera: Optional[CameraInfo] = None
 
     def __len__(self) -> int:
         return len(self.objects)
@@ -206,4 +209,4 @@ def lift_objects(seg: Segmentation, depth: DepthFrame, config: Optional[LiftConf
             step = max(1, int(np.ceil(len(xyz) / cfg.points)))
             pts = xyz[::step][: cfg.points].astype(np.float32)
         out.append(Object3D(int(oid), float(score), xyz.mean(0), np.maximum(hi - lo, 0.0), int(len(xyz)), npix, pts))
-    return Objects3D(seg.frame_index, seg.timestamp, depth.timestamp, cam.frame_id, tuple(out))
+    return Objects3D(seg.frame_index, seg.timestamp, depth.timestamp, cam.frame_id, tuple(out), cam)

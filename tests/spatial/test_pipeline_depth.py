@@ -24,6 +24,7 @@ class _Rec:
         self.frames.append(frame.index)
 
     def write_3d(self, frame, seg, objs):
+        self.frames.append(frame.index)
         assert objs.frame_index == frame.index == seg.frame_index
         self.scenes.append(objs)
 
