@@ -51,6 +51,9 @@ def add_parser(sub) -> None:
                         "ws://127.0.0.1:PORT in Foxglove with docs/foxglove_layout.json")
     v.add_argument("--foxglove-host", default="127.0.0.1", metavar="HOST",
                    help="bind address of the Foxglove server (default 127.0.0.1; 0.0.0.0 for other machines)")
+    v.add_argument("--record-foxglove", action="store_true",
+                   help="with --record FILE.mcap: also record the Foxglove channels (/samstream/foxglove/...: image, "
+                        "mask, outlines, 3-D) so the file opens in Foxglove with overlays; the ROS 2 topics are unchanged")
     v.add_argument("--rerun", action="store_true",
                    help="log image, segmentation, boxes, scores and timings to a Rerun viewer (spawns `rerun`)")
     v.add_argument("--rerun-save", type=Path, metavar="FILE.rrd",
@@ -138,6 +141,11 @@ def run(args) -> int:
     prompts = prompts_from_strings(args.prompt, init)
     sinks, bridge, source = build_run_sinks(args)
     try:
+        if getattr(args, "record_foxglove", False):
+            rec = [s for s in sinks if callable(getattr(s, "enable_foxglove", None))]
+            if not rec:
+                raise ValueError("--record-foxglove adds the Foxglove channels to a recording: add --record FILE.mcap.")
+            rec[0].enable_foxglove()
         sinks += viewer_sinks(args)
     except BaseException:
         close_all([source, *sinks])
@@ -226,6 +234,8 @@ def report(pipe, args, sinks, bridge, interrupted: bool) -> int:
         path = getattr(s, "records_to", None)
         if path is not None:
             d["record"] = {"path": str(path), "frames": s.frames, "messages": s.messages, "dropped": s.dropped}
+            if getattr(s, "foxglove_messages", 0):
+                d["record"]["foxglove_messages"] = s.foxglove_messages
             print(f"recorded {s.frames} frames ({s.messages} messages, dropped {s.dropped}) -> {path}")
     if args.stats_json:
         args.stats_json.write_text(json.dumps(d, indent=2, default=str))
