@@ -103,6 +103,14 @@ class Pipeline:
             that encodes the keyframes (KServe v2: ``samstream serve``, OpenVINO Model Server, Triton);
             ``model`` names the same export, whose decoder runs here. If the server goes away the
             objects keep being tracked by flow and ``metrics().encoder.reachable`` is ``False``.
+        depth: lift the masks to 3-D (:mod:`samstream.spatial`): ``"source"`` takes the colour-aligned
+            depth from the source (its ``depth_for(frame)``: the synthetic source, a ROS source with a
+            depth topic), or pass any object with ``depth_for(frame) -> DepthFrame | None``.
+            ``None`` (default): 2-D only. Each frame's :class:`~samstream.spatial.Objects3D` (or
+            ``None`` when no depth matched it) is ``pipeline.last_objects3d``; a sink that has
+            ``write_3d(frame, seg, objects3d)`` gets that call *instead of* ``write(frame, seg)`` for
+            frames with a 3-D result (``write`` for the others).
+        lift_config: a :class:`~samstream.spatial.LiftConfig` (erosion, outlier rejection, cloud size).
     """
 
     def __init__(
@@ -120,6 +128,8 @@ class Pipeline:
         tracker_config: Any = None,
         source_options: Optional[dict] = None,
         encoder: Optional[str] = None,
+        depth: Any = None,
+        lift_config: Any = None,
     ):
         from .engine import load_predictor
         from .tracker import Tracker, TrackerConfig
@@ -151,6 +161,13 @@ class Pipeline:
             self.source = open_source(source, **(source_options or {}))
         else:
             self.source = source
+        self.depth = self.source if isinstance(depth, str) and depth == "source" else depth
+        if self.depth is not None and not callable(getattr(self.depth, "depth_for", None)):
+            raise ValueError(f"depth={depth!r}: the depth provider needs depth_for(frame) (the synthetic source has "
+                             "it; a ROS source gets it with a depth topic); pass depth=None for 2-D only.")
+        self.lift_config = lift_config
+        self.last_objects3d: Any = None
+        self._lift_ms = 0.0
         cfg = tracker_config or TrackerConfig(keyframe_interval=keyframe_interval)
         self.tracker = Tracker(self.predictor, asynchronous=asynchronous, config=cfg)
         self.auto_objects = 0 if self.prompts else int(auto_objects)
@@ -199,10 +216,14 @@ class Pipeline:
                 if first:
                     self._first_frame(frame)
                 seg = self.tracker.track(frame, resolve_now=first)
+                objs3d = self._lift(frame, seg) if self.depth is not None else None
                 t0 = time.perf_counter()
                 for sink in self.sinks:
                     try:
-                        sink.write(frame, seg)
+                        if objs3d is not None and callable(getattr(sink, "write_3d", None)):
+                            sink.write_3d(frame, seg, objs3d)  # instead of write(): one item per frame
+                        else:
+                            sink.write(frame, seg)
                     except Exception as exc:  # a failing sink is reported, the stream goes on
                         self.errors.append(f"sink {type(sink).__name__}: {exc}")
                 self._sink_ms = (time.perf_counter() - t0) * 1e3
@@ -216,6 +237,21 @@ class Pipeline:
                     break
         finally:
             self.close()
+
+    def _lift(self, frame: Frame, seg: Segmentation) -> Any:
+        """The 3-D objects of ``frame`` (``None`` when no depth matched it: never a stale one)."""
+        from .spatial import lift_objects
+
+        t0 = time.perf_counter()
+        self.last_objects3d = None
+        try:
+            d = self.depth.depth_for(frame)
+            if d is not None:
+                self.last_objects3d = lift_objects(seg, d, self.lift_config)
+        except Exception as exc:  # bad depth is reported, the stream goes on
+            self.errors.append(f"depth: {exc}")
+        self._lift_ms = (time.perf_counter() - t0) * 1e3
+        return self.last_objects3d
 
     def _first_frame(self, frame: Frame) -> None:
         for p in self.prompts:
@@ -262,6 +298,11 @@ class Pipeline:
             encoder=enc.stats() if enc is not None else None,
             errors=tuple(self.errors),
         )
+
+    @property
+    def lift_ms(self) -> float:
+        """Time of the last frame's 3-D step (depth lookup + :func:`~samstream.spatial.lift_objects`), ms."""
+        return round(self._lift_ms, 3)
 
     def metrics_json(self) -> str:
         """:meth:`metrics` as one line of JSON."""

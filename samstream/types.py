@@ -300,6 +300,22 @@ class Segmentation:
                 out[i] = box
         return out
 
+    def to_supervision(self, include_lost: bool = False, class_id=None):
+        """This result as ``supervision.Detections`` with masks (see :mod:`samstream.interop`;
+        needs ``pip install supervision``)."""
+        from .interop import to_supervision
+
+        return to_supervision(self, include_lost=include_lost, class_id=class_id)
+
+    @classmethod
+    def from_supervision(cls, detections, frame_index: int = 0, timestamp: float = 0.0,
+                         image_size: Optional[tuple[int, int]] = None) -> "Segmentation":
+        """A result from ``supervision.Detections`` with masks; ids from ``tracker_id`` (see
+        :mod:`samstream.interop`)."""
+        from .interop import from_supervision
+
+        return from_supervision(detections, frame_index, timestamp, image_size)
+
     def mask_for(self, obj_id: int) -> np.ndarray:
         """The ``(H, W)`` bool mask of object ``obj_id``; ``KeyError`` naming the known ids if absent."""
         idx = np.flatnonzero(self.object_ids == obj_id)

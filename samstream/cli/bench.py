@@ -23,7 +23,8 @@ def add_parser(sub) -> None:
                "  samstream bench --models mobilesam --runs 20\n"
                "  samstream bench --pipeline --models classic,mobilesam@random --json pipeline.json\n"
                "  samstream bench --soak --seconds 600\n"
-               "  samstream bench --ui --seconds 15 --json ui.json\n")
+               "  samstream bench --ui --seconds 15 --json ui.json\n"
+               "  samstream bench --spatial --objects 3 --json spatial.json\n")
     p.add_argument("--models", default=DEFAULT_BENCH_MODELS,
                    help="comma-separated models to measure (default: classic,mobilesam,efficientvit_sam_l0,sam_vit_b)")
     p.add_argument("--backends", default="torch,fp32,fp16,bf16,int8",
@@ -39,6 +40,9 @@ def add_parser(sub) -> None:
     p.add_argument("--ui", action="store_true",
                    help="instead: frames displayed per second and capture-to-display latency of `samstream demo`, "
                         "measured in headless Chromium (needs the [ui,test] extras and chromium)")
+    p.add_argument("--spatial", action="store_true",
+                   help="instead: per-frame cost of the 3-D step (depth decode + masks lifted to 3-D objects and "
+                        "point clouds) at 640x480 on synthetic RGB-D, --objects objects (default 1), --runs runs")
     p.add_argument("--profile", metavar="MODEL",
                    help="instead: per-layer-type time of MODEL's encoder (OpenVINO PERF_COUNT), e.g. mobilesam@random")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16", "int8"), help="--profile: precision")
@@ -61,6 +65,13 @@ def run(args) -> int:
         out = profile_encoder(args.profile, args.precision)
         if args.json:
             args.json.write_text(json.dumps(out, indent=2))
+        return 0
+    if args.spatial:
+        from ..bench.spatial import bench_spatial
+
+        out = bench_spatial(objects=args.objects, runs=max(args.runs, 3))
+        print(json.dumps(out, indent=2))
+        _write_json(args.json, out)
         return 0
     if args.ui:
         from ..ui import bench as bench_ui

@@ -40,6 +40,26 @@ def add_parser(sub) -> None:
     p.add_argument("--sync", action="store_true", help="refresh keyframes inline (deterministic; for files and tests)")
     p.add_argument("--stats-json", type=Path, help="write the final metrics as JSON here")
     p.add_argument("--quiet", "-q", action="store_true", help="no live status line")
+    v = p.add_argument_group(
+        "3-D and viewers (pip install 'samstream[viz]'; see docs/spatial.md)",
+        "--depth lifts every mask to 3-D (centroid, extent, point cloud in the camera optical frame, metres)\n"
+        "from the source's colour-aligned depth: the synthetic source has one; a ROS source takes\n"
+        "--depth-topic and --camera-info-topic. --foxglove serves a live Foxglove WebSocket (image, mask,\n"
+        "outlines/labels, 3-D boxes and points under /samstream/foxglove/); --rerun logs to a Rerun viewer.")
+    v.add_argument("--depth", action="store_true",
+                   help="lift the masks to 3-D with the source's aligned depth (synthetic; ROS: --depth-topic)")
+    v.add_argument("--foxglove", nargs="?", const=8765, type=int, default=None, metavar="PORT",
+                   help="serve a live Foxglove WebSocket on PORT (default 8765; 0 = any free port); open "
+                        "ws://127.0.0.1:PORT in Foxglove with docs/foxglove_layout.json")
+    v.add_argument("--foxglove-host", default="127.0.0.1", metavar="HOST",
+                   help="bind address of the Foxglove server (default 127.0.0.1; 0.0.0.0 for other machines)")
+    v.add_argument("--record-foxglove", action="store_true",
+                   help="with --record FILE.mcap: also record the Foxglove channels (/samstream/foxglove/...: image, "
+                        "mask, outlines, 3-D) so the file opens in Foxglove with overlays; the ROS 2 topics are unchanged")
+    v.add_argument("--rerun", action="store_true",
+                   help="log image, segmentation, boxes, scores and timings to a Rerun viewer (spawns `rerun`)")
+    v.add_argument("--rerun-save", type=Path, metavar="FILE.rrd",
+                   help="write the Rerun log to FILE.rrd instead (open later with `rerun FILE.rrd`)")
     g = p.add_argument_group(
         "ROS 2 (needs a sourced ROS 2 distro or `pip install samstream[ros]`; see docs/ros2.md)",
         "--source ros2:/camera/image_raw reads a sensor_msgs/Image topic (bgr8, rgb8, mono8, yuv422, ...;\n"
@@ -64,6 +84,27 @@ def add_parser(sub) -> None:
     g.add_argument("--record", type=Path, metavar="FILE.mcap",
                    help="record the same topics as ROS 2 CDR messages into an MCAP file (Foxglove, ros2 bag); "
                         "needs no ROS install, only `pip install samstream[ros]`")
+
+
+def viewer_sinks(args) -> list:
+    """The Foxglove server (``--foxglove``) and the Rerun logger (``--rerun``/``--rerun-save``)."""
+    out: list = []
+    if getattr(args, "foxglove", None) is not None:
+        from ..sinks.foxglove import FoxgloveSink
+
+        fox = FoxgloveSink(port=args.foxglove, host=args.foxglove_host)
+        out.append(fox)
+        print(f"foxglove: ws://{args.foxglove_host}:{fox.port} (open it in Foxglove; layout docs/foxglove_layout.json)",
+              flush=True)
+    if getattr(args, "rerun", False) or getattr(args, "rerun_save", None):
+        from ..sinks.rerun import RerunSink
+
+        try:
+            out.append(RerunSink(save=args.rerun_save, spawn=bool(args.rerun) and not args.rerun_save))
+        except BaseException:
+            close_all(out)
+            raise
+    return out
 
 
 def status_line(m, seg) -> str:
@@ -104,6 +145,16 @@ def run(args) -> int:
         init = read_mask(args.init_mask)
     prompts = prompts_from_strings(args.prompt, init)
     sinks, bridge, source = build_run_sinks(args)
+    try:
+        if getattr(args, "record_foxglove", False):
+            rec = [s for s in sinks if callable(getattr(s, "enable_foxglove", None))]
+            if not rec:
+                raise ValueError("--record-foxglove adds the Foxglove channels to a recording: add --record FILE.mcap.")
+            rec[0].enable_foxglove()
+        sinks += viewer_sinks(args)
+    except BaseException:
+        close_all([source, *sinks])
+        raise
     if args.show and not has_gui():
         close_all([source, *sinks])
         raise RuntimeError("--show needs an OpenCV with windows, and samstream installs the headless one (no "
@@ -113,12 +164,16 @@ def run(args) -> int:
         pipe = Pipeline(source, model=args.model, prompts=prompts, sinks=sinks, precision=args.precision,
                         encoder=args.encoder,
                         asynchronous=not args.sync, auto_objects=args.auto_objects, max_frames=args.max_frames,
-                        source_options={"realtime": True} if args.realtime and isinstance(source, str) else None)
+                        source_options={"realtime": True} if args.realtime and isinstance(source, str) else None,
+                        depth="source" if getattr(args, "depth", False) else None)
     except BaseException:
         close_all([source, *sinks])
         raise
     if bridge is not None:
         bridge.attach(pipe)
+    for s in sinks:
+        if callable(getattr(s, "watch_pipeline", None)):
+            s.watch_pipeline(pipe)
     if init is not None and pipe.source.size and tuple(pipe.source.size) != (init.shape[1], init.shape[0]):
         w, h = pipe.source.size
         raise ValueError(f"--init-mask is {init.shape[1]}x{init.shape[0]} but the source is {w}x{h}: "
@@ -176,9 +231,17 @@ def report(pipe, args, sinks, bridge, interrupted: bool) -> int:
                   f"(dropped {pub.get('publish_dropped', 0)}; bad prompts {pub.get('bad_prompts', 0)}, "
                   f"clicks {pub.get('bad_clicks', 0)}, commands {pub.get('bad_commands', 0)})")
     for s in sinks:
+        viewer = getattr(s, "viewer_stats", None)
+        if callable(viewer):
+            st = viewer()
+            d.setdefault("viewers", {})[st.viewer] = {"sent": st.sent, "dropped": st.dropped, "errors": st.errors,
+                                                      "target": st.target}
+            print(f"{st.viewer}: sent {st.sent} results (dropped {st.dropped}, errors {st.errors}) -> {st.target}")
         path = getattr(s, "records_to", None)
         if path is not None:
             d["record"] = {"path": str(path), "frames": s.frames, "messages": s.messages, "dropped": s.dropped}
+            if getattr(s, "foxglove_messages", 0):
+                d["record"]["foxglove_messages"] = s.foxglove_messages
             print(f"recorded {s.frames} frames ({s.messages} messages, dropped {s.dropped}) -> {path}")
     if args.stats_json:
         args.stats_json.write_text(json.dumps(d, indent=2, default=str))

@@ -10,6 +10,15 @@ ROS install needed (``pip install 'samstream[ros]'`` brings both on any Python).
 Every message's ``header`` is its frame's (capture time, ``frame_id``); the MCAP ``log_time`` is the
 time it was recorded and ``publish_time`` the frame's capture time. Chunks are zstd-compressed.
 
+With ``foxglove=True`` (``--record-foxglove``) the file also holds the Foxglove channels of
+:mod:`samstream.sinks.foxglove` under ``/samstream/foxglove/`` (``image``, ``mask``, ``annotations``
+and, with depth, ``calibration``, ``scene``, ``points``), as ``protobuf`` messages with the Foxglove
+schemas, so Foxglove shows the overlays and the 3-D without any ROS message definitions. The ROS 2
+channels and their message counts (``messages``) stay exactly as without it; the Foxglove messages
+are counted in ``foxglove_messages``. A reader that decodes with ``mcap_ros2``'s decoder only must
+iterate raw messages for those channels (``make_reader(f).iter_messages()``) or skip them
+(``iter_decoded_messages(topics=[...])``).
+
 Encoding (PNG, CDR, zstd) runs in a writer thread fed by a bounded queue (``queue_size`` results,
 default 32), in frame order: the pipeline does not wait for the disk. If the writer falls that far
 behind, further results are dropped and counted (``dropped``, with a warning) rather than queued
@@ -43,6 +52,8 @@ class McapSink:
         compressed: also record ``mask/compressed`` (PNG; default ``True``).
         header_fn: ``fn(frame) -> header dict or None`` (a ROS image source passes the input headers).
         queue_size: results waiting for the writer thread at most (0: write in ``write()`` itself).
+        foxglove: also record the Foxglove channels (needs ``foxglove-sdk``; see the module docstring).
+        foxglove_prefix: their topic prefix (default ``/samstream/foxglove``).
     """
 
     @property
@@ -53,7 +64,8 @@ class McapSink:
     def __init__(self, path: Union[str, Path], namespace: str = "/samstream", frame_id: str = "camera",
                  overlay: bool = False, compressed: bool = True,
                  header_fn: Optional[Callable[[Frame], Optional[dict]]] = None, png_level: int = 1,
-                 overlay_alpha: float = 0.5, queue_size: int = 32) -> None:
+                 overlay_alpha: float = 0.5, queue_size: int = 32, foxglove: bool = False,
+                 foxglove_prefix: str = "/samstream/foxglove") -> None:
         try:
             from mcap_ros2.writer import Writer
         except ImportError as exc:
@@ -75,6 +87,11 @@ class McapSink:
         self._writer = Writer(self._file)
         self._schemas = {k: self._writer.register_msgdef(TOPIC_TYPES[k], concatenated(TOPIC_TYPES[k])) for k in keys}
         self._writer.add_metadata("samstream", {"namespace": namespace, "topics": ",".join(self.topics.values())})
+        self.foxglove_topics: dict[str, str] = {}
+        self._fox_channels: dict[str, int] = {}
+        self.foxglove_messages = 0
+        if foxglove:
+            self.enable_foxglove(foxglove_prefix)
         self.messages = 0
         self.frames = 0
         self.dropped = 0
@@ -89,17 +106,47 @@ class McapSink:
             self._thread = threading.Thread(target=self._run, name=f"samstream-mcap[{self.path.name}]", daemon=True)
             self._thread.start()
 
-    def write(self, frame: Frame, seg: Segmentation) -> None:
+    def enable_foxglove(self, prefix: str = "/samstream/foxglove") -> None:
+        """Also record the Foxglove channels (as ``foxglove=True``); call it before the first ``write``."""
+        if getattr(self, "frames", 0) or getattr(self, "_seq", 0):
+            raise RuntimeError("enable_foxglove() must come before the first result is written.")
+        if self._fox_channels:
+            return
+        from .foxglove import FOXGLOVE_TOPICS, require_foxglove
+
+        fg = require_foxglove()
+        raw = getattr(self._writer, "_writer", None)  # mcap_ros2's Writer wraps an mcap.writer.Writer
+        if raw is None or not callable(getattr(raw, "register_channel", None)):
+            raise RuntimeError("this mcap-ros2-support version hides its MCAP writer: pip install "
+                               "'mcap-ros2-support>=0.5,<1' to record the Foxglove channels.")
+        self._raw = raw
+        prefix = "/" + str(prefix).strip("/")
+        schema_ids: dict[str, int] = {}
+        for key, name in FOXGLOVE_TOPICS.items():
+            if name not in schema_ids:
+                schema = getattr(fg.messages, name.split(".", 1)[1]).get_schema()
+                schema_ids[name] = raw.register_schema(name=schema.name, encoding=schema.encoding, data=bytes(schema.data))
+            topic = f"{prefix}/{key}"
+            self.foxglove_topics[key] = topic
+            self._fox_channels[key] = raw.register_channel(topic=topic, message_encoding="protobuf",
+                                                           schema_id=schema_ids[name])
+
+    def write_3d(self, frame: Frame, seg: Segmentation, objs: Any) -> None:
+        """A result with its 3-D objects (the pipeline calls this instead of ``write`` when depth
+        matched); the 3-D goes to the Foxglove channels (when recorded)."""
+        self.write(frame, seg, objs)
+
+    def write(self, frame: Frame, seg: Segmentation, objs: Any = None) -> None:
         if self._closed:
             raise RuntimeError(f"McapSink({self.path}) is closed.")
         if self.error is not None:
             raise RuntimeError(f"recording to {self.path} failed: {self.error}")
         header = self.header_fn(frame) if self.header_fn is not None else None
         if self._queue is None:
-            self._write(frame, seg, header)
+            self._write(frame, seg, header, objs)
             return
         try:
-            self._queue.put_nowait((frame, seg, header))
+            self._queue.put_nowait((frame, seg, header, objs))
         except queue.Full:
             self.dropped += 1
             if self.dropped <= 3 or self.dropped % 100 == 0:
@@ -120,7 +167,7 @@ class McapSink:
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.error("%s: recording failed: %s", self.path, self.error)
 
-    def _write(self, frame: Frame, seg: Segmentation, header: Optional[dict]) -> None:
+    def _write(self, frame: Frame, seg: Segmentation, header: Optional[dict], objs: Any = None) -> None:
         from ..ros2.conversions import (
             compressed_png_dict,
             detections_dict,
@@ -145,6 +192,14 @@ class McapSink:
             self._writer.write_message(topic, self._schemas[key], msg, log_time=now,
                                        publish_time=stamp_ns, sequence=self._seq)
             self.messages += 1
+        if self._fox_channels:
+            from .foxglove import foxglove_messages
+
+            fox = foxglove_messages(frame, seg, objs, getattr(objs, "camera", None), frame_id=header["frame_id"])
+            for key, msg in fox.items():
+                self._raw.add_message(channel_id=self._fox_channels[key], log_time=now, data=msg.encode(),
+                                      publish_time=stamp_ns, sequence=self._seq)
+                self.foxglove_messages += 1
         self._seq += 1
         self.frames += 1
 

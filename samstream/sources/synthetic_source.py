@@ -97,6 +97,20 @@ class SyntheticSource(LiveSource):
             labels.setflags(write=False)
         return labels
 
+    # ---------------------------------------------------------------- depth (RGB-D)
+    @property
+    def camera_info(self):
+        """The intrinsics of the synthetic camera (:class:`~samstream.spatial.CameraInfo`)."""
+        return self.scene.camera()
+
+    def depth_for(self, frame: Frame):
+        """The colour-aligned depth of ``frame`` (:class:`~samstream.spatial.DepthFrame`, ``float32``
+        metres, same stamp): known geometry (see :meth:`SyntheticScene.depth_from_labels`)."""
+        from ..spatial.depth import DepthFrame
+
+        labels = self.ground_truth(frame.index)
+        return DepthFrame(self.scene.depth_from_labels(labels, frame.index), frame.timestamp, self.camera_info)
+
     def _render(self, i: int) -> np.ndarray:
         img, labels = self.scene.render(i)
         labels.setflags(write=False)
