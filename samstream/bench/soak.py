@@ -171,7 +171,7 @@ def soak(model: str = "classic", seconds: float = 600.0, objects: int = 3, sampl
                 elif now >= next_sample:
                     sample(now)
                     next_sample += sample_every
-                if bar is not None:
+                if bar is not None and min(int(now - t0), int(seconds)) != bar.n:
                     bar.n = min(int(now - t0), int(seconds))
                     bar.refresh()
                 if now - t0 >= seconds:
