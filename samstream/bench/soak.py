@@ -13,6 +13,7 @@ window. Timings on a loaded machine are indicative; memory, descriptors and thre
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -49,8 +50,11 @@ class SoakSample(_ToDict):
     Attributes:
         t_s: seconds since the start; frames: results so far; fps: results per second in this
         window; rss_mb: resident memory (MiB) at the sample; p50_ms / p99_ms: capture-to-result
-        latency of this window's frames (ms, ``None`` if none); fds: open file descriptors;
-        threads: OS threads; py_threads: Python threads.
+        latency of this window's frames (ms, ``None`` if none); track_p50_ms: median tracking
+        time per frame in this window (the pipeline's own work; it stays flat when only the
+        machine's load changes); cpu_pct: this process's CPU time over the window (100 = one core);
+        load1: the machine's 1-minute load average (other processes included); fds: open file
+        descriptors; threads: OS threads; py_threads: Python threads.
     """
 
     t_s: float
@@ -59,6 +63,9 @@ class SoakSample(_ToDict):
     rss_mb: float
     p50_ms: Optional[float]
     p99_ms: Optional[float]
+    track_p50_ms: Optional[float]
+    cpu_pct: float
+    load1: Optional[float]
     fds: Optional[int]
     threads: Optional[int]
     py_threads: int
@@ -75,8 +82,8 @@ class SoakResult(_ToDict):
         pipeline took them (newest-frame capture on a busy machine); keyframes / keyframes_failed;
         errors: the pipeline's recent sink/close errors; rss_drift_mb, rss_range_mb: after
         warm-up; rss_flat: ``abs(drift)`` and range within :data:`RSS_GOAL_MB`;
-        p50_start_ms / p50_end_ms / p99_start_ms / p99_end_ms: first and last post-warm-up
-        windows; fds_start/end, threads_start/end: before the pipeline opened and after it closed;
+        p50_start_ms / p50_end_ms / p99_start_ms / p99_end_ms / track_p50_start_ms /
+        track_p50_end_ms: first and last post-warm-up windows; fds_start/end, threads_start/end: before the pipeline opened and after it closed;
         machine: :func:`~samstream.bench.common.machine_info`.
     """
 
@@ -99,6 +106,8 @@ class SoakResult(_ToDict):
     p50_end_ms: Optional[float]
     p99_start_ms: Optional[float]
     p99_end_ms: Optional[float]
+    track_p50_start_ms: Optional[float]
+    track_p50_end_ms: Optional[float]
     fds_start: Optional[int]
     fds_end: Optional[int]
     threads_start: Optional[int]
@@ -138,6 +147,8 @@ def soak(model: str = "classic", seconds: float = 600.0, objects: int = 3, sampl
     fds0, thr0 = open_fds(), os_threads()
     samples: list[SoakSample] = []
     window: list[float] = []
+    track: list[float] = []
+    cpu0 = [time.process_time()]
     bar = None
     if progress:
         from tqdm import tqdm
@@ -149,14 +160,23 @@ def soak(model: str = "classic", seconds: float = 600.0, objects: int = 3, sampl
     def sample(now: float) -> None:
         nonlocal last_frames, last_t
         span = now - last_t
+        cpu = time.process_time()
+        try:
+            load1: Optional[float] = round(os.getloadavg()[0], 2)
+        except OSError:
+            load1 = None
         samples.append(SoakSample(
             t_s=round(now - t0, 1), frames=frames, fps=round((frames - last_frames) / span, 2) if span > 0 else 0.0,
-            rss_mb=round(rss(), 1), p50_ms=_pct(window, 50), p99_ms=_pct(window, 99), fds=open_fds(),
-            threads=os_threads(), py_threads=threading.active_count()))
+            rss_mb=round(rss(), 1), p50_ms=_pct(window, 50), p99_ms=_pct(window, 99),
+            track_p50_ms=_pct(track, 50), cpu_pct=round(100 * (cpu - cpu0[0]) / span, 1) if span > 0 else 0.0,
+            load1=load1, fds=open_fds(), threads=os_threads(), py_threads=threading.active_count()))
+        cpu0[0] = cpu
         window.clear()
+        track.clear()
         last_frames, last_t = frames, now
-        log(f"soak: t={samples[-1].t_s:.0f}s rss={samples[-1].rss_mb} MB p50={samples[-1].p50_ms} ms "
-            f"p99={samples[-1].p99_ms} ms fds={samples[-1].fds} threads={samples[-1].threads}")
+        x = samples[-1]
+        log(f"soak: t={x.t_s:.0f}s rss={x.rss_mb} MB p50={x.p50_ms} ms p99={x.p99_ms} ms track={x.track_p50_ms} ms "
+            f"cpu={x.cpu_pct}% load={x.load1} fps={x.fps} fds={x.fds} threads={x.threads}")
 
     pipe = Pipeline(f"synthetic:{width}x{height}@{fps:g},seed=11,objects=3", model=model, prompts=prompts)
     try:
@@ -164,6 +184,7 @@ def soak(model: str = "classic", seconds: float = 600.0, objects: int = 3, sampl
             for _ in pipe:
                 now = time.time()
                 window.append((now - pipe.last_frame.timestamp) * 1e3)
+                track.append(pipe.tracker.stats.track_ms)
                 frames += 1
                 if frames == 1:  # t=0: after the first result (model loaded, first keyframe done)
                     sample(now)
@@ -193,5 +214,6 @@ def soak(model: str = "classic", seconds: float = 600.0, objects: int = 3, sampl
         rss_flat=None if drift is None else bool(abs(drift) <= RSS_GOAL_MB and rng <= RSS_GOAL_MB),
         p50_start_ms=lat[0].p50_ms if lat else None, p50_end_ms=lat[-1].p50_ms if lat else None,
         p99_start_ms=lat[0].p99_ms if lat else None, p99_end_ms=lat[-1].p99_ms if lat else None,
+        track_p50_start_ms=lat[0].track_p50_ms if lat else None, track_p50_end_ms=lat[-1].track_p50_ms if lat else None,
         fds_start=fds0, fds_end=open_fds(), threads_start=thr0, threads_end=os_threads(),
         machine=machine_info())

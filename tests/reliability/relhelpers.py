@@ -100,16 +100,25 @@ def rss_kb(pid: int) -> int:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
-def tally(entry_point: str, inputs: Iterable[object], how: str = "") -> int:
-    """Record how many DISTINCT bad inputs were tried on ``entry_point`` (merged into
-    ``artifacts/reliability/bad_inputs.json`` across tests and runs of this session); returns it."""
+def tally(entry_point: str, inputs: Iterable[object], how: str = "", rejected: Optional[Iterable[object]] = None) -> int:
+    """Record how many DISTINCT inputs were tried on ``entry_point`` and how many of them were bad
+    (``rejected``: refused with a clear error or skipped and counted; default: all of them), merged
+    into ``artifacts/reliability/bad_inputs.json``; returns the number of distinct bad inputs."""
     distinct = {repr(i) for i in inputs}
+    bad = distinct if rejected is None else {repr(i) for i in rejected}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     data = json.loads(TALLY.read_text()) if TALLY.is_file() else {}
-    data[entry_point] = {"distinct_inputs": len(distinct), "how": how, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    data[entry_point] = {"distinct_inputs": len(distinct), "distinct_bad": len(bad), "how": how,
+                         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     TALLY.write_text(json.dumps(data, indent=1, sort_keys=True))
-    print(f"[fuzz] {entry_point}: {len(distinct)} distinct bad inputs ({how})")
-    return len(distinct)
+    print(f"[fuzz] {entry_point}: {len(bad)} distinct bad inputs of {len(distinct)} tried ({how})")
+    return len(bad)
 
 
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM}
+
+
+def examples(n: int) -> int:
+    """A Hypothesis example count ``n`` scaled by ``SAMSTREAM_FUZZ_EXAMPLES`` (default 1.0; e.g. 10 for
+    a long local run)."""
+    return max(1, int(n * float(os.environ.get("SAMSTREAM_FUZZ_EXAMPLES", "1.0"))))
