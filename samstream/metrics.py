@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-__all__ = ["SourceStats", "EncoderStats", "TrackerStats", "PipelineMetrics", "as_dict"]
+__all__ = ["ErrorInfo", "SourceStats", "EncoderStats", "TrackerStats", "PipelineMetrics", "as_dict"]
 
 
 def as_dict(obj: Any) -> Any:
@@ -67,6 +67,24 @@ class SourceStats(_ToDict):
 
 
 @dataclass(frozen=True)
+class ErrorInfo(_ToDict):
+    """One kind of failure, typed: what raised, how often, the latest occurrence.
+
+    Attributes:
+        kind: the exception's class name (``"RuntimeError"``, ``"ValueError"``, ...);
+        message: the latest occurrence's message; count: occurrences so far;
+        frame_index: the frame it happened on (``-1`` if none); time: ``time.time()`` of the
+        latest occurrence (seconds since the epoch).
+    """
+
+    kind: str
+    message: str
+    count: int = 1
+    frame_index: int = -1
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class EncoderStats(_ToDict):
     """The asynchronous encoder's counters.
 
@@ -74,8 +92,10 @@ class EncoderStats(_ToDict):
         submitted: keyframes handed to the encoder; completed: embeddings produced;
         failed: requests that raised; dropped: requests replaced by newer ones (``drop_oldest``);
         in_flight: requests running now; latency_ms: the last request's submit-to-result time;
-        last_error: the latest failure's message (``None`` if none); reachable: ``False`` while a
-        remote encoder cannot be reached.
+        last_error: the latest failure's message (``"Kind: message"``, ``None`` if none);
+        last_failure: the latest failure, typed (:class:`ErrorInfo`); failures: one
+        :class:`ErrorInfo` per kind of failure seen, in order of first occurrence;
+        reachable: ``False`` while a remote encoder cannot be reached.
     """
 
     submitted: int = 0
@@ -85,6 +105,8 @@ class EncoderStats(_ToDict):
     in_flight: int = 0
     latency_ms: float = 0.0
     last_error: Optional[str] = None
+    last_failure: Optional[ErrorInfo] = None
+    failures: tuple[ErrorInfo, ...] = ()
     reachable: bool = True
 
 

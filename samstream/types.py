@@ -80,8 +80,12 @@ def as_points(
         raise ValueError(
             "point_coords and point_labels go together: pass both (labels 1 = include, 0 = exclude)."
         )
-    pts = np.asarray(points, dtype=np.float64)
-    lab = np.asarray(labels)
+    try:
+        pts = np.asarray(points, dtype=np.float64)
+        lab = np.asarray(labels)
+    except (TypeError, ValueError):  # ragged lists, strings, dicts (e.g. from JSON)
+        raise ValueError(f"{name} must be (N, 2) pixel (x, y) numbers with (N,) labels 0/1, e.g. "
+                         f"[[320, 240]] and [1]; got {str(points)[:60]} and {str(labels)[:60]}.") from None
     if pts.ndim == 1 and pts.size == 2:
         pts = pts[None]
     if lab.ndim == 0:
@@ -107,7 +111,11 @@ def as_box(box: object, width: int, height: int) -> Optional[np.ndarray]:
     """Validate a box prompt: ``(4,)`` float32 ``x1, y1, x2, y2`` in frame pixels."""
     if box is None:
         return None
-    b = np.asarray(box, dtype=np.float64).reshape(-1)
+    try:
+        b = np.asarray(box, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):  # ragged lists, strings, dicts (e.g. from JSON)
+        raise ValueError(f"box must be 4 numbers x1, y1, x2, y2 in pixels, e.g. [100, 80, 300, 260]; "
+                         f"got {str(box)[:60]}.") from None
     if b.size != 4:
         raise ValueError(f"box has {b.size} values: expected 4 (x1, y1, x2, y2) in pixels.")
     if not np.all(np.isfinite(b)):

@@ -91,13 +91,11 @@ def build(node: Any, p: dict[str, Any]) -> tuple[Any, Any]:
     return pipe, sink
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     import rclpy
     from rclpy.signals import SignalHandlerOptions
+
+    from samstream.lifecycle import GracefulStop
 
     args = list(sys.argv if argv is None else argv)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
@@ -105,23 +103,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     log = node.get_logger()
     pipe = None
     rc = 0
-    old = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    # SIGINT/SIGTERM (ros2 launch sends both): before the pipeline exists, KeyboardInterrupt; once it
+    # runs, its source is closed and the loop ends after the frame in hand, then the pipeline closes the
+    # sinks (the MCAP recording gets its summary and footer). A second signal forces exit.
+    stop = GracefulStop(quiet=True)
     try:
-        params = declare_parameters(node)
-        pipe, sink = build(node, params)
-        src = params["image_topic"] or params["source"]
-        log.info(f"segmenting {src} with {params['model']}; publishing {', '.join(sink.topics().values())}")
-        for seg in pipe:
-            pass
-        log.info(f"done: {pipe.metrics().frames_out} frames; ros2 {sink.stats().to_dict()}")
+        with stop:
+            params = declare_parameters(node)
+            pipe, sink = build(node, params)
+            stop.add_callback(pipe.source.close)
+            src = params["image_topic"] or params["source"]
+            log.info(f"segmenting {src} with {params['model']}; publishing {', '.join(sink.topics().values())}")
+            for seg in pipe:
+                pass
+            if stop.signum is not None:
+                log.info(f"shutting down ({signal.Signals(stop.signum).name})")
+            pipe.close()
+            log.info(f"done: {pipe.metrics().frames_out} frames; ros2 {sink.stats().to_dict()}")
+            for s in pipe.sinks:
+                if getattr(s, "records_to", None) is not None:
+                    log.info(f"recorded {s.frames} frames ({s.messages} messages, dropped {s.dropped}) -> {s.records_to}")
     except KeyboardInterrupt:
         log.info("shutting down")
-    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as exc:
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError, OSError) as exc:
         log.error(str(exc))
         rc = 2
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
         if pipe is not None:
             pipe.close()
         node.destroy_node()

@@ -50,17 +50,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run ``samstream`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code
-    (0 ok, 2 bad input or a user-fixable error printed as one line, 130 interrupted)."""
+    (0 ok, 2 bad input or a user-fixable error printed as one line, 130 after SIGINT / Ctrl-C,
+    143 after SIGTERM).
+
+    SIGINT and SIGTERM stop a command cleanly (:mod:`samstream.lifecycle`): ``run`` finishes its
+    outputs (video, MCAP, stats JSON), others unwind as on Ctrl-C; a second signal forces exit.
+    """
+    from ..lifecycle import GracefulStop
+
     ap = build_parser()
     args = ap.parse_args(argv)
     if not args.command:
         ap.print_help()
         return 0
-    try:
-        return COMMANDS[args.command].run(args) or 0
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except USER_ERRORS as exc:
-        print(format_error(args.command, exc), file=sys.stderr)
-        return 2
+    with GracefulStop() as stop:
+        try:
+            rc = COMMANDS[args.command].run(args) or 0
+            return stop.exit_code or rc
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return stop.exit_code or 130
+        except USER_ERRORS as exc:
+            print(format_error(args.command, exc), file=sys.stderr)
+            return 2
+        except OSError as exc:  # a camera that does not exist, a device or disk error: one line
+            print(format_error(args.command, exc), file=sys.stderr)
+            return 2

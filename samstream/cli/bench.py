@@ -35,8 +35,11 @@ def add_parser(sub) -> None:
                    help="instead: masks/s and latency of the live pipeline vs the naive per-frame loop on a "
                         "640x480 30 fps synthetic stream (same model, same run)")
     p.add_argument("--seconds", type=float, default=15.0, help="--pipeline/--soak: seconds per measurement (default 15)")
-    p.add_argument("--objects", type=int, default=1, help="--pipeline: tracked objects (default 1)")
-    p.add_argument("--soak", action="store_true", help="instead: run the pipeline for --seconds and sample memory (RSS)")
+    p.add_argument("--objects", type=int, default=None, help="--pipeline/--soak: tracked objects (default 1 / 3)")
+    p.add_argument("--soak", action="store_true",
+                   help="instead: run the live pipeline (30 fps, 640x480) for --seconds and sample RSS, p50/p99 "
+                        "latency, open fds and threads every --sample-every seconds (docs/reliability.md)")
+    p.add_argument("--sample-every", type=float, default=30.0, help="--soak: seconds per sample (default 30)")
     p.add_argument("--ui", action="store_true",
                    help="instead: frames displayed per second and capture-to-display latency of `samstream demo`, "
                         "measured in headless Chromium (needs the [ui,test] extras and chromium)")
@@ -77,7 +80,7 @@ def run(args) -> int:
         from ..ui import bench as bench_ui
 
         model = "classic" if args.models == DEFAULT_BENCH_MODELS else models[0]
-        out = bench_ui.run_ui_bench(seconds=args.seconds, model=model, objects=args.objects)
+        out = bench_ui.run_ui_bench(seconds=args.seconds, model=model, objects=args.objects or 1)
         print(json.dumps(out, indent=2))
         _write_json(args.json, out)
         return 0
@@ -86,7 +89,10 @@ def run(args) -> int:
             models = ["classic"]
         out = []
         for m in models:
-            r = soak(m, seconds=args.seconds) if args.soak else bench_pipeline(m, seconds=args.seconds, objects=args.objects)
+            if args.soak:
+                r = soak(m, seconds=args.seconds, objects=args.objects or 3, sample_every=args.sample_every).to_dict()
+            else:
+                r = bench_pipeline(m, seconds=args.seconds, objects=args.objects or 1)
             print(json.dumps(r, indent=2))
             out.append(r)
         _write_json(args.json, out)

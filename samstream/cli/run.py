@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..lifecycle import current as current_stop
 from .common import FMT, add_encoder_arg, add_model_args, build_run_sinks, close_all, has_gui
 
 
@@ -174,6 +175,11 @@ def run(args) -> int:
     for s in sinks:
         if callable(getattr(s, "watch_pipeline", None)):
             s.watch_pipeline(pipe)
+    stop = current_stop()
+    if stop is not None:
+        # SIGINT/SIGTERM: close the source (from a helper thread: safe for every source); the loop
+        # ends after the frame in hand and the pipeline closes the sinks (MCAP footer, video trailer)
+        stop.add_callback(pipe.source.close)
     if init is not None and pipe.source.size and tuple(pipe.source.size) != (init.shape[1], init.shape[0]):
         w, h = pipe.source.size
         raise ValueError(f"--init-mask is {init.shape[1]}x{init.shape[0]} but the source is {w}x{h}: "
@@ -187,7 +193,8 @@ def run(args) -> int:
 def stream(pipe, show: bool = False, quiet: bool = True) -> bool:
     """Iterate ``pipe`` to the end (closing it), with the live status line unless ``quiet``.
 
-    Returns whether it was interrupted (Ctrl-C).
+    Returns whether it was interrupted (Ctrl-C, or SIGINT/SIGTERM under a
+    :class:`~samstream.lifecycle.GracefulStop`).
     """
     import time
 
@@ -213,7 +220,15 @@ def stream(pipe, show: bool = False, quiet: bool = True) -> bool:
     finally:
         if not quiet:
             sys.stderr.write("\n")
-    return False
+    stop = current_stop()
+    return stop is not None and stop.signum is not None
+
+
+def signal_name(signum: int) -> str:
+    """``2`` -> ``"SIGINT"``."""
+    import signal
+
+    return signal.Signals(signum).name
 
 
 def report(pipe, args, sinks, bridge, interrupted: bool) -> int:
@@ -221,6 +236,9 @@ def report(pipe, args, sinks, bridge, interrupted: bool) -> int:
     m = pipe.metrics()
     print(summary_line(m, interrupted))
     d = stats_dict(m)
+    stop = current_stop()
+    d["stopped_by"] = signal_name(stop.signum) if stop is not None and stop.signum is not None else (
+        "interrupt" if interrupted else None)
     if args.out:
         print(f"video -> {args.out}")
     if bridge is not None:

@@ -15,19 +15,22 @@ waiting frame is dropped and its handle says so) or ``"block"`` (files/offline: 
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 from typing import Callable, Optional
 
 import numpy as np
 
-from ..metrics import EncoderStats
+from ..metrics import EncoderStats, ErrorInfo
 from ..types import as_image
 from .base import Embedding, Predictor
 
 __all__ = ["AsyncEncoder", "EncodeHandle", "EncoderDropped"]
 
 POLICIES = ("drop_oldest", "block")
+
+log = logging.getLogger("samstream.engine.encoder")
 
 
 class EncoderDropped(RuntimeError):
@@ -112,6 +115,10 @@ class AsyncEncoder:
         self.completed = 0
         self.failed = 0
         self.last_error: Optional[str] = None
+        #: kind (exception class name) -> ErrorInfo; each kind is logged once (a warning), its
+        #: later occurrences only counted
+        self._failures: dict[str, ErrorInfo] = {}
+        self._last_failure: Optional[ErrorInfo] = None
         self._latency_ms = 0.0
         self._requests = predictor.async_requests(int(jobs), self._complete)
         #: ``True`` when the backend's own asynchronous requests run the work (OpenVINO's
@@ -194,7 +201,8 @@ class AsyncEncoder:
             return EncoderStats(submitted=self.submitted, completed=self.completed, failed=self.failed,
                                 dropped=self.dropped, in_flight=self._running + len(self._pending),
                                 latency_ms=round(self._latency_ms, 2), last_error=self.last_error,
-                                reachable=bool(getattr(self._requests, "reachable", True)))
+                                reachable=bool(getattr(self._requests, "reachable", True)),
+                                last_failure=self._last_failure, failures=tuple(self._failures.values()))
 
     def __enter__(self) -> "AsyncEncoder":
         return self
@@ -235,6 +243,7 @@ class AsyncEncoder:
         # Settle the handle before the counters say it left the queue: once wait_idle()/busy
         # report idle, every handle is done(); the callback runs last, with the counters current.
         handle._settle(emb, err, "done" if err is None else "failed")
+        first_of_kind = False
         with self._cond:
             self._running -= 1
             if err is None:
@@ -242,6 +251,14 @@ class AsyncEncoder:
                 self._latency_ms = emb.latency_ms if emb is not None else 0.0
             else:
                 self.failed += 1
-                self.last_error = f"{type(err).__name__}: {err}"
+                kind = type(err).__name__
+                self.last_error = f"{kind}: {err}"
+                old = self._failures.get(kind)
+                first_of_kind = old is None
+                info = ErrorInfo(kind, str(err), (old.count if old else 0) + 1, handle.frame_index, time.time())
+                self._failures[kind] = self._last_failure = info
             self._cond.notify_all()
+        if first_of_kind:  # once per kind: a model that fails on every keyframe must not flood the log
+            log.warning("keyframe encode of frame %d failed: %s (further %s failures are counted in "
+                        "EncoderStats.failures, not logged)", handle.frame_index, self.last_error, type(err).__name__)
         handle._run_callback()

@@ -219,7 +219,13 @@ class EvalResult:
 
     @classmethod
     def load_json(cls, path: Union[str, Path]) -> "EvalResult":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a file written by :meth:`save_json`; ``ValueError`` naming the file if it is not one."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(f"{path} is not a samstream eval result ({type(exc).__name__}: {what}): "
+                             "write it with `samstream eval DIR --json FILE`.") from None
 
     def summary(self) -> str:
         """A plain-text table: one row per sequence, then the means."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -181,9 +182,14 @@ class VideoFileSource(_OfflineSource):
         super().__init__(name or str(self.path), fps=nominal, realtime=realtime, drop_late=drop_late,
                          start_time=start_time, loop=loop, size_policy=size_policy)
         self._cap = cap
+        # held around every call into the decoder and around release(): close() from another
+        # thread (a UI, a signal handler's helper) waits for the read in progress instead of
+        # freeing the FFmpeg context under it (which can abort inside libavcodec)
+        self._cap_lock = threading.RLock()
         self.width, self.height = int(first.shape[1]), int(first.shape[0])
         self._pending_raw: Optional[np.ndarray] = first
         self._pass_frames = 0
+        self._decode_errors = 0
 
     def _read_raw(self, grab: bool) -> tuple[bool, Any, str]:
         label = f"frame {self._pos} of {self.path.name}"
@@ -191,17 +197,38 @@ class VideoFileSource(_OfflineSource):
             img, self._pending_raw = self._pending_raw, None
             self._pass_frames += 1
             return True, img, label
-        if self._cap is None:
-            return False, None, label
-        if grab:
-            ok, img = bool(self._cap.grab()), None
-        else:
-            ok, img = self._cap.read()
-        if ok:
-            self._pass_frames += 1
-            return True, img, label
-        if not self.loop or self._pass_frames == 0:
-            return False, None, label
+        with self._cap_lock:
+            if self._cap is None or self._closed:
+                return False, None, label
+            try:
+                if grab:
+                    ok, img = bool(self._cap.grab()), None
+                else:
+                    ok, img = self._cap.read()
+            except cv2.error as e:  # a decoder error mid-file: the caller skips and counts the frame
+                self._decode_errors += 1
+                if self._decode_errors > 100:  # the same error over and over: give up on the file
+                    self._end(f"{self.path.name}: the decoder failed 100 times in a row ({e})")
+                    return False, None, label
+                return True, None, label
+            self._decode_errors = 0
+            if ok:
+                self._pass_frames += 1
+                return True, img, label
+            if not self.loop or self._pass_frames == 0:
+                self._check_early_end()
+                return False, None, label
+            return self._reopen(grab, label)
+
+    def _check_early_end(self) -> None:
+        """At the end of the stream: say so (``stats().last_error``) when it ended well before
+        the frame count the container announced (a file truncated or still being written)."""
+        n = self.frame_count
+        if n is not None and self._pass_frames < 0.95 * n:
+            self._set_error(f"{self.path.name} ended after {self._pass_frames} of the {n} frames its container "
+                            "announces: the file is truncated or corrupt (or was cut while playing).")
+
+    def _reopen(self, grab: bool, label: str) -> tuple[bool, Any, str]:
         # loop: reopen from the start
         self._cap.release()
         self._cap = self._factory(self.path)
@@ -212,9 +239,10 @@ class VideoFileSource(_OfflineSource):
         return self._read_raw(grab)
 
     def _close_impl(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        with self._cap_lock:  # never while a read is in progress (see __init__)
+            if self._cap is not None:
+                self._cap.release()
+                self._cap = None
 
 
 class ImageFolderSource(_OfflineSource):

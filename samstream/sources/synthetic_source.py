@@ -30,7 +30,10 @@ from ..types import Frame
 from .base import LiveSource, Source
 from .synthetic import SyntheticScene
 
-__all__ = ["SyntheticSource"]
+__all__ = ["SyntheticSource", "MAX_PIXELS"]
+
+#: the largest synthetic frame (width x height): 8K UHD (7680 x 4320) and then some
+MAX_PIXELS = 40_000_000
 
 log = logging.getLogger("samstream.sources")
 
@@ -64,6 +67,11 @@ class SyntheticSource(LiveSource):
             raise ValueError(f"frames must be >= 0 or None (endless), got {frames}.")
         if int(gt_history) < 1:
             raise ValueError(f"gt_history must be >= 1, got {gt_history}.")
+        if not np.isfinite(float(speed)):
+            raise ValueError(f"speed must be a finite number (1.0 = normal motion), got {speed!r}.")
+        if int(width) * int(height) > MAX_PIXELS:
+            raise ValueError(f"synthetic frames of {int(width)}x{int(height)} would not fit in memory: use at most "
+                             f"{MAX_PIXELS // 10**6} megapixels, e.g. synthetic:1920x1080.")
         self.scene = SyntheticScene(int(width), int(height), int(num_objects), int(seed), float(speed))
         super().__init__(name, is_live=bool(realtime), fps=float(fps), width=int(width), height=int(height))
         self.seed, self.num_objects = int(seed), int(num_objects)
