@@ -35,7 +35,7 @@ from .cache import fetch_checkpoint, ir_dir
 from ..utils import log as _log
 from .registry import ModelSpec
 
-__all__ = ["export_model", "calibration_frames", "DECODER_INPUTS", "DECODER_OUTPUTS"]
+__all__ = ["export_model", "calibration_frames", "count_flops", "DECODER_INPUTS", "DECODER_OUTPUTS"]
 
 DECODER_INPUTS = ("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input")
 DECODER_OUTPUTS = ("iou_predictions", "low_res_masks")
@@ -99,6 +99,33 @@ def _decoder_module(sam):
             return iou, masks
 
     return PromptDecoder(sam).eval()
+
+
+def count_flops(sam, spec: ModelSpec) -> dict:
+    """FLOPs of one encoder pass and of one decoder prompt, counted by ``torch.utils.flop_counter``.
+
+    ``sam.image_encoder`` is run on a ``(1, 3, S, S)`` input (``S = spec.encoder_side``, the
+    resampling to the decoder's grid included when present); the decoder on one prompt (one point
+    plus SAM's padding point, no mask input), through the same module the decoder IR is made of.
+    FLOPs = 2 x multiply-accumulates of matmuls, convolutions and attention (element-wise ops are
+    not counted). Returns ``{"encoder": int, "decoder_per_prompt": int, "counter": "..."}``.
+    """
+    torch = require_torch()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    S = spec.encoder_side
+    with torch.no_grad():
+        with FlopCounterMode(display=False) as fc:
+            emb = sam.image_encoder(torch.zeros(1, 3, S, S))
+        enc = fc.get_total_flops()
+        dec = _decoder_module(sam)
+        L = spec.low_res_side
+        args = (emb, torch.tensor([[[10.0, 10.0], [0.0, 0.0]]]), torch.tensor([[1.0, -1.0]]),
+                torch.zeros(1, 1, L, L), torch.zeros(1, 1))
+        with FlopCounterMode(display=False) as fc:
+            dec(*args)
+        return {"encoder": int(enc), "decoder_per_prompt": int(fc.get_total_flops()),
+                "counter": "torch.utils.flop_counter (2 x MACs of matmul/conv/attention)"}
 
 
 def _encoder_ir(sam, spec: ModelSpec):
@@ -243,6 +270,9 @@ def export_model(
         with torch.no_grad():
             embed = sam.image_encoder(torch.zeros(1, 3, spec.encoder_side, spec.encoder_side))
     embed_shape = tuple(embed.shape)
+    flops = count_flops(sam, spec)
+    log(f"      {flops['encoder'] / 1e9:.2f} GFLOP per encoder pass, "
+        f"{flops['decoder_per_prompt'] / 1e9:.2f} GFLOP per decoder prompt")
     log(f"[2/{steps}] converting the image encoder ({sum(p.numel() for p in sam.image_encoder.parameters()) / 1e6:.1f}M params, input {spec.encoder_side}x{spec.encoder_side}) — {time.time() - t0:.0f}s")
     enc = _encoder_ir(sam, spec)
     ov.save_model(enc, out / "encoder_fp32.xml", compress_to_fp16=False)
@@ -273,6 +303,7 @@ def export_model(
         "pixel_mean": list(spec.pixel_mean),
         "pixel_std": list(spec.pixel_std),
         "int8": int8_info,
+        "flops": flops,
         "samstream_version": __version__,
         "openvino_version": ov.__version__,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

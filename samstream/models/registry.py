@@ -145,3 +145,30 @@ def ir_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}.")
     return "fp16" if precision == "bf16" else precision
+
+
+def spec_from_meta(meta: dict) -> ModelSpec:
+    """The spec an export (its ``meta.json``) was made from.
+
+    The registry's entry when it knows the name; a custom checkpoint's export (``base_model`` in
+    ``meta.json``) is its base spec renamed; anything else (e.g. the tests' tiny model) is rebuilt
+    from the geometry ``meta.json`` records.
+    """
+    name = str(meta["model"])
+    if meta.get("base_model"):
+        base = get_spec(str(meta["base_model"]))
+        return replace(base, name=name, title=str(meta.get("title", name)), aliases=(),
+                       sha256=str(meta.get("checkpoint_sha256") or base.sha256), url="about:custom")
+    try:
+        return get_spec(name)
+    except ValueError:
+        return ModelSpec(name=name, title=str(meta.get("title", name)), arch=str(meta["arch"]), url="about:none",
+                         sha256=str(meta.get("checkpoint_sha256") or "0" * 64), size_bytes=0, license="",
+                         encoder_side=int(meta["encoder_side"]), prompt_side=int(meta["prompt_side"]),
+                         low_res_side=int(meta["low_res_side"]),
+                         pixel_mean=tuple(meta.get("pixel_mean", PIXEL_MEAN)),
+                         pixel_std=tuple(meta.get("pixel_std", PIXEL_STD)))
+
+
+PIXEL_MEAN = (123.675, 116.28, 103.53)
+PIXEL_STD = (58.395, 57.12, 57.375)
