@@ -17,10 +17,14 @@ def add_parser(sub) -> None:
                "  samstream export mobilesam\n"
                "  samstream export sam_vit_b --checkpoint ~/Downloads/sam_vit_b_01ec64.pth --int8 --calib my_frames/\n"
                "  samstream export mobilesam --random-init --int8     # no download; speed tests only\n"
-               "  samstream export mobilesam-512      # 512x512 encoder input: ~4x fewer pixels, lower quality\n")
+               "  samstream export mobilesam-512      # 512x512 encoder input: ~4x fewer pixels, lower quality\n"
+               "  samstream export mobilesam --checkpoint my_finetune.pt --custom my_sam   # then --model my_sam\n")
     p.add_argument("model", help="model name (see `samstream models`); NAME-SIZE (e.g. mobilesam-512) exports a "
                                   "smaller/larger encoder input")
     p.add_argument("--checkpoint", type=Path, help="use this local checkpoint file instead of downloading")
+    p.add_argument("--custom", metavar="NAME",
+                   help="export your own (fine-tuned) checkpoint of MODEL's architecture, given with --checkpoint, "
+                        "as the model NAME: any SHA-256 is accepted when keys and shapes fit; use it with --model NAME")
     p.add_argument("--random-init", action="store_true",
                    help="export the real architecture with RANDOM weights (for speed/shape tests; masks are meaningless)")
     p.add_argument("--int8", action="store_true", help="also make an INT8 encoder with NNCF post-training quantization")
@@ -38,12 +42,14 @@ def run(args) -> int:
     spec = get_spec(args.model)
     if args.random_init and args.checkpoint:
         raise ValueError("--random-init and --checkpoint exclude each other: pick one.")
+    if args.custom and not args.checkpoint:
+        raise ValueError("--custom NAME needs your checkpoint file: add --checkpoint PATH.")
     if args.calib and not args.int8:
         raise ValueError("--calib only matters with --int8: add --int8.")
     out = export_model(spec, checkpoint=args.checkpoint, random_init=args.random_init, int8=args.int8,
                        calib=args.calib, calib_size=args.calib_size,
-                       smooth_quant_alpha=args.smooth_quant_alpha)
-    label = "RANDOM-INIT (speed tests only) " if args.random_init else ""
-    use = spec.name + ("@random" if args.random_init else "")
-    print(f"exported {label}{spec.name} to {out}\nuse it with: --model {use}")
+                       smooth_quant_alpha=args.smooth_quant_alpha, custom=args.custom)
+    label = "RANDOM-INIT (speed tests only) " if args.random_init else ("your checkpoint as " if args.custom else "")
+    use = (args.custom.strip().lower() if args.custom else spec.name) + ("@random" if args.random_init else "")
+    print(f"exported {label}{args.custom.strip().lower() if args.custom else spec.name} to {out}\nuse it with: --model {use}")
     return 0
