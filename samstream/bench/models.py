@@ -1,18 +1,28 @@
 """Encoder/decoder latency of every backend, side by side in one run.
 
-Each record: ``{model, backend, precision, stage, input_size, median_ms, runs, weights}``.
+Each record: ``{model, backend, precision, stage, input_size, median_ms, runs, weights}``, plus, for
+the stages whose FLOPs ``meta.json`` holds (``encoder``: one pass; ``decoder``: one prompt through the
+decoder network), ``gflop``, achieved ``gflops`` and ``pct_of_peak`` (of this machine's GEMM peak
+in the stage's precision, measured in the same run by :mod:`.peak`). Stages: ``encoder`` (the
+encoder network on a prepared input), ``set_image`` (host resize + encoder), ``decoder`` (the
+decoder network, one prompt), ``predict`` (one box, with upsampling to the frame),
+``decoder_x4`` (four boxes in one call). Backends: ``openvino``, and the peers ``onnxruntime``
+and ``pytorch`` (:mod:`.peers`, same model and weights).
 ``weights`` is ``"random"`` when the model was built/exported with random weights (timings are
 real; nothing about quality is measured here) and ``"official"`` otherwise."""
 
 from __future__ import annotations
 
+from typing import Optional
 
 import numpy as np
 
 from ..models.cache import find_exported
-from ..models.registry import CLASSIC, get_spec
+from ..models.registry import CLASSIC, get_spec, spec_from_meta
 from ..utils import log
 from .common import time_call, machine_info
+from .peak import PeakResult, measure_peak
+from .peers import bench_peers
 
 
 def _frame():
@@ -60,44 +70,25 @@ def _ensure_export(name: str):
     return found
 
 
-def _bench_torch(name: str, runs: int) -> list[dict]:
+def _flops(exported) -> Optional[dict]:
+    """FLOPs from ``meta.json`` (counted at export); counted now for exports that predate it."""
+    if exported.meta.get("flops"):
+        return exported.meta["flops"]
     try:
-        import torch
-
         from ..models.build import build_sam
+        from ..models.export import count_flops
+
+        spec = spec_from_meta(exported.meta)
+        return count_flops(build_sam(spec, random_init=True), spec)
     except ImportError:
-        log("bench: torch not installed, skipping the PyTorch rows (pip install samstream[export])")
-        return []
-    spec = get_spec(name)
-    sam = build_sam(spec, random_init=True)
-    x = torch.zeros(1, 3, spec.encoder_side, spec.encoder_side)
-    with torch.no_grad():
-        emb = sam.image_encoder(x)
-        native = spec.prompt_side // 16
-        if emb.shape[-1] != native:  # size variant: the export resamples the embedding the same way
-            from ..models.export import _Resampled
-
-            sam.image_encoder = _Resampled(sam.image_encoder, native)
-            emb = sam.image_encoder(x)
-        enc = time_call(lambda: sam.image_encoder(x), max(2, runs // 4 if spec.arch == "vit_b" else runs))
-        pts = (torch.tensor([[[400.0, 300.0], [0.0, 0.0]]]), torch.tensor([[1, -1]]))
-
-        def dec():
-            sp, de = sam.prompt_encoder(points=pts, boxes=None, masks=None)
-            return sam.mask_decoder(image_embeddings=emb, image_pe=sam.prompt_encoder.get_dense_pe(),
-                                    sparse_prompt_embeddings=sp, dense_prompt_embeddings=de, multimask_output=False)
-
-        decm = time_call(dec, runs * 2)
-    size = f"{spec.encoder_side}"
-    return [_rec(name, "pytorch", "fp32", "encoder", size, enc, runs, "random"),
-            _rec(name, "pytorch", "fp32", "decoder", size, decm, runs * 2, "random")]
+        return None
 
 
-def _bench_openvino(name: str, precisions: list[str], runs: int, threads: int) -> list[dict]:
+def _bench_openvino(exported, precisions: list[str], runs: int, threads: int) -> list[dict]:
     from ..engine.openvino_sam import OVSamModel, SamPredictor, cpu_supports_bf16
 
-    exported = _ensure_export(name)
-    weights = "random" if exported.weights == "random-init" else "official"
+    name = exported.model
+    weights = {"random-init": "random"}.get(exported.weights, exported.weights)
     img, box, point = _frame()
     out = []
     for prec in precisions:
@@ -109,68 +100,130 @@ def _bench_openvino(name: str, precisions: list[str], runs: int, threads: int) -
             continue
         p = SamPredictor(OVSamModel(exported, precision=prec, num_threads=threads))
         size = f"{p.model.encoder_side}"
-        label = f"{prec} (exec {p.model.exec_precision})"
-        log(f"bench: {name} openvino {label} ...")
-        enc = time_call(lambda: p.set_image(img), runs)
+        log(f"bench: {name} openvino {prec} (exec {p.model.exec_precision}) ...")
+        inp = p.model.encoder_input(img)
+        req = p.model.encoder.create_infer_request()
+        enc = time_call(lambda: req.infer({0: inp}), runs)
         out.append(_rec(name, "openvino", prec, "encoder", size, enc, runs, weights))
+        full = time_call(lambda: p.set_image(img), max(1, runs // 2))
+        out.append(_rec(name, "openvino", prec, "set_image", size, full, max(1, runs // 2), weights))
         if prec == precisions[0] or prec == "fp32":
             p.set_image(img)
+            L = p.model.low_res_side
+            emb = p.embedding.features["image_embeddings"]
+            args = (emb, p.embedding.frame.to_input(np.array([[[400.0, 300.0], [0.0, 0.0]]], np.float32)),
+                    np.array([[1.0, -1.0]], np.float32), np.zeros((1, 1, L, L), np.float32), np.zeros((1, 1), np.float32))
+            dreq = p.model.decoder.create_infer_request()
+            one_net = time_call(lambda: p.model.decode(*args, request=dreq), runs * 3)
             one = time_call(lambda: p.predict(box=box, multimask_output=False), runs * 3)
             four = time_call(lambda: p.predict_batch([(None, None, box, None)] * 4), runs * 3)
-            out.append(_rec(name, "openvino", "fp32", "decoder", size, one, runs * 3, weights))
+            out.append(_rec(name, "openvino", "fp32", "decoder", size, one_net, runs * 3, weights))
+            out.append(_rec(name, "openvino", "fp32", "predict", size, one, runs * 3, weights))
             out.append(_rec(name, "openvino", "fp32", "decoder_x4", size, four, runs * 3, weights))
     return out
 
 
+#: the stages whose FLOPs are known: stage -> (meta.json flops key, prompts per call)
+_STAGE_FLOPS = {"encoder": ("encoder", 1), "decoder": ("decoder_per_prompt", 1)}
+
+
+def _efficiency(records: list[dict], flops: Optional[dict], peak: Optional[PeakResult]) -> None:
+    """Add ``gflop``, ``gflops`` (achieved) and ``pct_of_peak`` to the records whose FLOPs are known."""
+    for r in records:
+        key = _STAGE_FLOPS.get(r["stage"])
+        if flops is None or key is None or not flops.get(key[0]):
+            continue
+        gflop = flops[key[0]] * key[1] / 1e9
+        r["gflop"] = float(f"{gflop:.6g}")
+        r["gflops"] = float(f"{gflop / (r['median_ms'] / 1e3):.4g}")
+        ref = peak.peak_for(r["precision"]) if peak is not None else None
+        if ref:
+            r["peak_gflops"] = round(ref, 1)
+            r["pct_of_peak"] = float(f"{100.0 * r['gflops'] / ref:.3g}")
+
+
 def _ratios(records: list[dict]) -> list[dict]:
+    """Speed-ups in the same run: every OpenVINO precision against each peer, per stage; and INT8/bf16/fp16 vs fp32."""
     out = []
     for model in dict.fromkeys(r["model"] for r in records):
-        enc = {(r["backend"], r["precision"]): r["median_ms"] for r in records
-               if r["model"] == model and r["stage"] == "encoder"}
-        for base_key in (("pytorch", "fp32"), ("openvino", "fp32")):
-            if base_key not in enc:
-                continue
-            for key, ms in enc.items():
-                if key != base_key and ms > 0:
-                    out.append({"model": model, "stage": "encoder", "baseline": "/".join(base_key),
-                                "compared": "/".join(key), "speedup": round(enc[base_key] / ms, 2)})
+        for stage in ("encoder", "decoder"):
+            ms = {(r["backend"], r["precision"]): r["median_ms"] for r in records
+                  if r["model"] == model and r["stage"] == stage and r["median_ms"] > 0}
+            bases = [("onnxruntime", "fp32"), ("pytorch", "fp32"), ("openvino", "fp32")]
+            for base in bases:
+                if base not in ms:
+                    continue
+                for key, t in ms.items():
+                    if key[0] == "openvino" and key != base:
+                        out.append({"model": model, "stage": stage, "baseline": "/".join(base),
+                                    "compared": "/".join(key), "speedup": round(ms[base] / t, 2)})
     return out
 
 
-def run_model_bench(models: list[str], backends: list[str], runs: int = 10, threads: int = 0) -> dict:
-    """Measure and print a table; returns ``{"machine", "records", "ratios"}``."""
-    valid = {"torch", "fp32", "fp16", "bf16", "int8"}
+def bench_exported(exported, backends: list[str], runs: int, threads: int = 0,
+                   peak: Optional[PeakResult] = None) -> list[dict]:
+    """The records of one exported model: OpenVINO precisions, peers, and efficiency against ``peak``."""
+    rows = []
+    precs = [b for b in ("fp32", "fp16", "bf16", "int8") if b in backends]
+    if precs:
+        rows += _bench_openvino(exported, precs, runs, threads)
+    peers = [p for p, b in (("onnxruntime", "ort"), ("pytorch", "torch")) if b in backends]
+    if peers:
+        rows += bench_peers(exported, runs, threads, backends=peers)
+    _efficiency(rows, _flops(exported), peak)
+    return rows
+
+
+def run_model_bench(models: list[str], backends: list[str], runs: int = 10, threads: int = 0,
+                    peak_n: int = 2048) -> dict:
+    """Measure and print a table; returns ``{"machine", "peak", "records", "ratios"}``.
+
+    ``backends``: ``ort`` (ONNX Runtime), ``torch`` (PyTorch eager), ``fp32``/``fp16``/``bf16``/``int8``
+    (OpenVINO precisions). ``peak_n``: side of the GEMM that measures this machine's peak (0 = skip).
+    """
+    valid = {"torch", "ort", "fp32", "fp16", "bf16", "int8"}
     bad = [b for b in backends if b not in valid]
     if bad:
         raise ValueError(f"unknown backend(s) {bad}: choose from {sorted(valid)}.")
     if runs < 1:
         raise ValueError("--runs must be >= 1.")
     records: list[dict] = []
+    peak = None
+    sam_models = [m for m in models if m != CLASSIC]
+    if sam_models and peak_n:
+        log(f"bench: this machine's peak ({peak_n}^3 GEMM through OpenVINO) ...")
+        peak = measure_peak(n=peak_n, threads=threads)
     for m in models:
         if m == CLASSIC:
             log("bench: classic ...")
             records += _bench_classic(runs)
             continue
-        name = get_spec(m).name
-        if "torch" in backends:
-            log(f"bench: {name} pytorch eager fp32 ...")
-            records += _bench_torch(name, runs)
-        precs = [b for b in ("fp32", "fp16", "bf16", "int8") if b in backends]
-        if precs:
-            records += _bench_openvino(name, precs, runs, threads)
-    result = {"machine": machine_info(), "records": records, "ratios": _ratios(records)}
+        records += bench_exported(_ensure_export(get_spec(m).name), backends, runs, threads, peak)
+    machine = machine_info()
+    if peak is not None:
+        machine["isa"] = list(peak.isa.flags)
+    result = {"machine": machine, "peak": peak.to_dict() if peak is not None else None,
+              "records": records, "ratios": _ratios(records)}
     _print_table(result)
     return result
 
 
 def _print_table(result: dict) -> None:
-    print(f"{'model':<12} {'backend':<9} {'prec':<5} {'stage':<14} {'input':<8} {'median ms':>10}  weights")
+    peak = result.get("peak")
+    if peak:
+        isa = peak["isa"]
+        print(f"CPU: {isa['model']}  ISA: {' '.join(isa['flags'])}")
+        print("peak (GEMM %d^3, OpenVINO): %s" % (peak["gemm_n"], ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peak["gflops"].items()))
+              + "".join(f"; {k}: {why}" for k, why in peak["skipped"].items()) + "\n")
+    print(f"{'model':<12} {'backend':<11} {'prec':<5} {'stage':<11} {'input':<8} {'median ms':>10} {'GFLOP/s':>8} {'% peak':>7}  weights")
     for r in result["records"]:
-        print(f"{r['model']:<12} {r['backend']:<9} {r['precision']:<5} {r['stage']:<14} {r['input_size']:<8} "
-              f"{r['median_ms']:>10.1f}  {r['weights']}")
+        gf = f"{r['gflops']:.1f}" if "gflops" in r else "-"
+        pct = f"{r['pct_of_peak']:.0f}%" if "pct_of_peak" in r else "-"
+        print(f"{r['model']:<12} {r['backend']:<11} {r['precision']:<5} {r['stage']:<11} {r['input_size']:<8} "
+              f"{r['median_ms']:>10.1f} {gf:>8} {pct:>7}  {r['weights']}")
     if result["ratios"]:
-        print("\nencoder speed-ups (same run):")
+        print("\nspeed-ups (same run):")
         for q in result["ratios"]:
-            print(f"  {q['model']:<12} {q['compared']:<14} vs {q['baseline']:<14} x{q['speedup']:.2f}")
+            print(f"  {q['model']:<12} {q['stage']:<8} {q['compared']:<14} vs {q['baseline']:<17} x{q['speedup']:.2f}")
     if any(r["weights"] == "random" for r in result["records"]):
         print("\n'random' = real architecture with random weights: timings only, no quality measured.")

@@ -1,4 +1,5 @@
-"""``samstream bench``: latency side by side (PyTorch, OpenVINO FP32/FP16/bf16/INT8), pipeline, soak, UI."""
+"""``samstream bench``: latency and efficiency side by side (this machine's GEMM peak; OpenVINO
+FP32/FP16/bf16/INT8; ONNX Runtime; PyTorch), pipeline, soak, UI."""
 
 from __future__ import annotations
 
@@ -14,21 +15,30 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "bench", help="latency benchmark (JSON)", formatter_class=FMT,
         description="Median encoder and decoder latency for each model architecture and backend, measured "
-                    "side by side in one run: PyTorch eager FP32 (if torch is installed), OpenVINO FP32, "
-                    "FP16 (default execution precision), bf16 (if the CPU has it) and INT8, plus the classic "
-                    "backend. Models without an official export are built with RANDOM weights (labelled "
-                    "\"weights\": \"random\"): the timings are real, no quality is measured.",
+                    "side by side in one run: OpenVINO FP32, FP16 (default execution precision), bf16 (if the "
+                    "CPU has it) and INT8, and the peers users would pick instead on the same model and "
+                    "weights: ONNX Runtime (CPU EP, if installed: pip install 'samstream[bench]') and PyTorch "
+                    "eager FP32 (if torch is installed); plus the classic backend. Efficiency: the run first "
+                    "measures this machine's attainable GEMM throughput (FP32; bf16 where the CPU has "
+                    "AVX512_BF16/AMX; INT8 where it has VNNI/AMX) and reports, per encoder/decoder stage, "
+                    "achieved GFLOP/s (FLOPs counted at export, in meta.json) and %% of that peak, with the "
+                    "CPU's ISA flags in the JSON. Models without an official export are built with RANDOM "
+                    "weights (labelled \"weights\": \"random\"): the timings are real, no quality is measured.",
         epilog="examples:\n"
                "  samstream bench --json bench.json\n"
                "  samstream bench --models mobilesam --runs 20\n"
+               "  samstream bench --models mobilesam-512,mobilesam --backends ort,torch,fp32,int8 --json eff.json\n"
                "  samstream bench --pipeline --models classic,mobilesam@random --json pipeline.json\n"
                "  samstream bench --soak --seconds 600\n"
                "  samstream bench --ui --seconds 15 --json ui.json\n"
                "  samstream bench --spatial --objects 3 --json spatial.json\n")
     p.add_argument("--models", default=DEFAULT_BENCH_MODELS,
                    help="comma-separated models to measure (default: classic,mobilesam,efficientvit_sam_l0,sam_vit_b)")
-    p.add_argument("--backends", default="torch,fp32,fp16,bf16,int8",
-                   help="comma-separated: torch, fp32, fp16, bf16, int8 (default: all)")
+    p.add_argument("--backends", default="ort,torch,fp32,fp16,bf16,int8",
+                   help="comma-separated: ort (ONNX Runtime), torch (PyTorch eager), and the OpenVINO precisions "
+                        "fp32, fp16, bf16, int8 (default: all)")
+    p.add_argument("--peak-size", type=int, default=2048, metavar="N",
+                   help="side of the N^3 GEMM that measures this machine's peak GFLOP/s (default 2048; 0 = skip)")
     p.add_argument("--runs", type=int, default=10, help="timed runs per measurement (default 10; torch ViT-B uses fewer)")
     p.add_argument("--threads", type=int, default=0, help="OpenVINO inference threads (0 = all cores)")
     p.add_argument("--pipeline", action="store_true",
@@ -100,6 +110,6 @@ def run(args) -> int:
     records = run_model_bench(
         models=models,
         backends=[b.strip() for b in args.backends.split(",") if b.strip()],
-        runs=args.runs, threads=args.threads)
+        runs=args.runs, threads=args.threads, peak_n=args.peak_size)
     _write_json(args.json, records)
     return 0

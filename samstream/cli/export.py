@@ -18,10 +18,14 @@ def add_parser(sub) -> None:
                "  samstream export sam_vit_b --checkpoint ~/Downloads/sam_vit_b_01ec64.pth --int8 --calib my_frames/\n"
                "  samstream export mobilesam --random-init --int8     # no download; speed tests only\n"
                "  samstream export mobilesam-512      # 512x512 encoder input: ~4x fewer pixels, lower quality\n"
-               "  samstream export mobilesam --int8 --ovms ovms_models/   # + an OpenVINO Model Server repository\n")
+               "  samstream export mobilesam --int8 --ovms ovms_models/   # + an OpenVINO Model Server repository\n"
+               "  samstream export mobilesam --checkpoint my_finetune.pt --custom my_sam   # then --model my_sam\n")
     p.add_argument("model", help="model name (see `samstream models`); NAME-SIZE (e.g. mobilesam-512) exports a "
                                   "smaller/larger encoder input")
     p.add_argument("--checkpoint", type=Path, help="use this local checkpoint file instead of downloading")
+    p.add_argument("--custom", metavar="NAME",
+                   help="export your own (fine-tuned) checkpoint of MODEL's architecture, given with --checkpoint, "
+                        "as the model NAME: any SHA-256 is accepted when keys and shapes fit; use it with --model NAME")
     p.add_argument("--random-init", action="store_true",
                    help="export the real architecture with RANDOM weights (for speed/shape tests; masks are meaningless)")
     p.add_argument("--int8", action="store_true", help="also make an INT8 encoder with NNCF post-training quantization")
@@ -42,24 +46,28 @@ def run(args) -> int:
     spec = get_spec(args.model)
     if args.random_init and args.checkpoint:
         raise ValueError("--random-init and --checkpoint exclude each other: pick one.")
+    if args.custom and not args.checkpoint:
+        raise ValueError("--custom NAME needs your checkpoint file: add --checkpoint PATH.")
     if args.calib and not args.int8:
         raise ValueError("--calib only matters with --int8: add --int8.")
     out = export_model(spec, checkpoint=args.checkpoint, random_init=args.random_init, int8=args.int8,
                        calib=args.calib, calib_size=args.calib_size,
-                       smooth_quant_alpha=args.smooth_quant_alpha)
-    label = "RANDOM-INIT (speed tests only) " if args.random_init else ""
-    use = spec.name + ("@random" if args.random_init else "")
-    print(f"exported {label}{spec.name} to {out}\nuse it with: --model {use}")
+                       smooth_quant_alpha=args.smooth_quant_alpha, custom=args.custom)
+    name = args.custom.strip().lower() if args.custom else spec.name
+    label = "RANDOM-INIT (speed tests only) " if args.random_init else ("your checkpoint as " if args.custom else "")
+    use = name + ("@random" if args.random_init else "")
+    print(f"exported {label}{name} to {out}\nuse it with: --model {use}")
     if args.ovms:
         import json
 
         from ..models.cache import ExportedModel
         from ..models.ovms import OVMS_DOCKER, write_ovms_repository
 
-        exported = ExportedModel(spec.name, "random-init" if args.random_init else "official", Path(out),
-                                 json.loads((Path(out) / "meta.json").read_text()))
+        meta = json.loads((Path(out) / "meta.json").read_text())
+        weights = "random-init" if args.random_init else ("custom" if args.custom else "official")
+        exported = ExportedModel(name, weights, Path(out), meta)
         cfg = write_ovms_repository(exported, args.ovms, ("fp16", "int8") if args.int8 else ("fp16",))
         print(f"OpenVINO Model Server repository -> {cfg}\nserve it with: "
               + OVMS_DOCKER.format(dir=Path(args.ovms).resolve())
-              + f"\nclients: --model {use} --encoder grpc://HOST:9000/{spec.name}")
+              + f"\nclients: --model {use} --encoder grpc://HOST:9000/{name}")
     return 0

@@ -10,7 +10,9 @@ from .common import FMT
 def add_parser(sub) -> None:
     p = sub.add_parser("models", help="list models and cached exports", formatter_class=FMT,
                        description="List the models samstream knows, their licence, checkpoint, and which "
-                                   "exports (official or random-init; fp32/fp16/int8) are in the cache.",
+                                   "exports (official, random-init or custom = your own checkpoint exported with "
+                                   "`samstream export MODEL --checkpoint PATH --custom NAME`; fp32/fp16/int8) are in "
+                                   "the cache.",
                        epilog="examples:\n"
                               "  samstream models\n"
                               "  samstream models --json     # with checkpoint URLs and SHA-256\n"
@@ -19,7 +21,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..models.cache import cache_root, find_exported
+    from ..models.cache import cache_root, find_exported, list_exported
     from ..models.registry import MODELS
 
     rows = [{"name": "classic", "title": "embedded classical backend (GrabCut, OpenCV)", "license": "Apache-2.0",
@@ -32,6 +34,14 @@ def run(args) -> int:
                 ex.append(f"{tag}: {'/'.join(found.precisions())}")
         rows.append({"name": spec.name, "title": spec.title, "license": spec.license,
                      "exports": "; ".join(ex) or "not exported", "url": spec.url, "sha256": spec.sha256})
+    for found in list_exported():
+        if found.weights != "custom":
+            continue
+        m = found.meta
+        rows.append({"name": found.model, "title": m.get("title", found.model), "license": "your checkpoint",
+                     "exports": f"custom: {'/'.join(found.precisions())}", "url": m.get("checkpoint_path", ""),
+                     "sha256": m.get("checkpoint_sha256", ""), "weights": "custom",
+                     "base_model": m.get("base_model", "")})
     if args.json:
         print(json.dumps({"cache": str(cache_root()), "models": rows}, indent=2))
         return 0

@@ -64,6 +64,10 @@ class OVSamModel:
             hint = f"samstream export {exported.model}" + (" --int8" if precision == "int8" else "")
             if exported.weights == "random-init":
                 hint += " --random-init"
+            if exported.weights == "custom":
+                hint = (f"samstream export {exported.meta.get('base_model', 'BASE')} --checkpoint "
+                        f"{exported.meta.get('checkpoint_path', 'PATH')} --custom {exported.model}"
+                        + (" --int8" if precision == "int8" else ""))
             raise FileNotFoundError(
                 f"{exported.model} has no {precision} encoder in {exported.folder} (have: {have}): run `{hint}`."
             )
@@ -103,6 +107,8 @@ class OVSamModel:
     def load(cls, model: str, precision: str = "fp16", weights: str = "official", **kw) -> "OVSamModel":
         """Find ``model``'s export in the cache and compile it; errors name the export command."""
         spec = get_spec(model)
+        if spec.custom and weights == "official":
+            weights = "custom"  # a user-trained checkpoint exported with --custom NAME
         found = find_exported(spec.name, weights)
         if found is None:
             other = "random-init" if weights == "official" else "official"
@@ -154,7 +160,8 @@ class SamPredictor(Predictor):
 
     @property
     def weights(self) -> str:
-        return "random" if self.model.exported.weights == "random-init" else "official"
+        """``random``, ``official`` or ``custom`` (a user-trained checkpoint)."""
+        return {"random-init": "random", "custom": "custom"}.get(self.model.exported.weights, "official")
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.name, "backend": "openvino", "precision": self.model.precision,

@@ -17,7 +17,7 @@ from typing import Optional
 
 from .registry import ModelSpec
 
-__all__ = ["require_torch", "build_sam", "TINY_SPEC"]
+__all__ = ["require_torch", "build_sam", "load_state", "TINY_SPEC"]
 
 
 def _sam_modeling():
@@ -130,11 +130,60 @@ def _image_encoder(spec: ModelSpec):
     raise ValueError(f"no builder for architecture {spec.arch!r}")
 
 
+def _unwrap(state, spec: ModelSpec):
+    key = spec.state_dict_key
+    if key.endswith("?"):
+        state = state.get(key[:-1], state)
+    elif key:
+        state = state[key]
+    # training scripts often save {"model": state_dict, "optimizer": ...} or {"state_dict": ...}
+    for k in ("model", "state_dict", "model_state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(k), dict) and not any(
+                hasattr(v, "shape") for v in state.values()):
+            state = state[k]
+    return state
+
+
+def load_state(model, checkpoint: Path, spec: ModelSpec) -> None:
+    """Load ``checkpoint`` into ``model`` after a strict key *and* shape check.
+
+    Raises ``ValueError`` naming the missing/unexpected keys and the shape mismatches (first few of
+    each) when the checkpoint does not fit ``spec``'s architecture: e.g. a SAM ViT-B file given to
+    ``mobilesam``, or a MobileSAM fine-tune exported at another encoder size.
+    """
+    torch = require_torch()
+    try:
+        state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(
+            f"could not read checkpoint {checkpoint} with torch.load ({str(exc).splitlines()[0][:200]}): give a "
+            "PyTorch state-dict file (.pt/.pth) saved with torch.save(model.state_dict(), PATH)."
+        ) from None
+    state = _unwrap(state, spec)
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {checkpoint} holds a {type(state).__name__}, not a state dict: "
+                         "save it with torch.save(model.state_dict(), PATH).")
+    want = model.state_dict()
+    missing = [k for k in want if k not in state]
+    unexpected = [k for k in state if k not in want]
+    wrong = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(want[k].shape)}"
+             for k in want if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(want[k].shape)]
+    if missing or unexpected or wrong:
+        raise ValueError(
+            f"checkpoint {checkpoint} does not fit {spec.title} (encoder input {spec.encoder_side}px): "
+            f"{len(missing)} missing keys (e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]}), "
+            f"{len(wrong)} with another shape (e.g. {wrong[:3]}). Export it with the model it was trained from "
+            "(see `samstream models`), e.g. `samstream export sam_vit_b --checkpoint PATH --custom NAME`."
+        )
+    model.load_state_dict(state, strict=True)
+
+
 def build_sam(spec: ModelSpec, checkpoint: Optional[Path] = None, random_init: bool = False, seed: int = 0):
     """The torch ``Sam`` for ``spec``, in eval mode.
 
     Args:
-        checkpoint: a verified official checkpoint (see ``cache.fetch_checkpoint``).
+        checkpoint: a state-dict file: a verified official checkpoint (see ``cache.fetch_checkpoint``)
+            or a user-trained one of the same architecture (checked key by key, shape by shape).
         random_init: build with random weights (seeded) instead; ``checkpoint`` must be ``None``.
     """
     torch = require_torch()
@@ -152,16 +201,5 @@ def build_sam(spec: ModelSpec, checkpoint: Optional[Path] = None, random_init: b
     else:
         model = _sam(_image_encoder(spec), spec)
     if checkpoint is not None:
-        state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
-        key = spec.state_dict_key
-        if key.endswith("?"):
-            state = state.get(key[:-1], state)
-        elif key:
-            state = state[key]
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise ValueError(
-                f"checkpoint {checkpoint} does not fit {spec.title}: {len(missing)} missing keys "
-                f"(e.g. {missing[:3]}), {len(unexpected)} unexpected (e.g. {unexpected[:3]})."
-            )
+        load_state(model, checkpoint, spec)
     return model.eval()

@@ -4,7 +4,7 @@ Layout under the cache root (``$SAMSTREAM_CACHE``, else ``$XDG_CACHE_HOME/samstr
 ``~/.cache/samstream``)::
 
     checkpoints/<official file name>                 # verified by SHA-256
-    ir/<model>/<weights>/encoder_fp32.xml|.bin       # weights = "official" | "random-init"
+    ir/<model>/<weights>/encoder_fp32.xml|.bin       # weights = "official" | "random-init" | "custom"
     ir/<model>/<weights>/encoder_fp16.xml|.bin
     ir/<model>/<weights>/encoder_int8.xml|.bin
     ir/<model>/<weights>/decoder.xml|.bin
@@ -20,7 +20,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ __all__ = [
     "WEIGHT_TAGS",
 ]
 
-WEIGHT_TAGS = ("official", "random-init")
+WEIGHT_TAGS = ("official", "random-init", "custom")
 
 
 def cache_root() -> Path:
@@ -66,7 +65,7 @@ class ExportedModel:
     """An exported model folder and its metadata."""
 
     model: str
-    weights: str  # "official" | "random-init"
+    weights: str  # "official" | "random-init" | "custom" (a user-trained checkpoint, ``--custom NAME``)
     folder: Path
     meta: dict
 
@@ -144,17 +143,6 @@ def verify_checkpoint(spec: ModelSpec, path: Path) -> Path:
     return path
 
 
-def _progress(done: int, total: int, started: float, out=sys.stderr) -> None:
-    if total > 0:
-        frac = done / total
-        bar = "#" * int(30 * frac)
-        rate = done / max(time.time() - started, 1e-6) / 1e6
-        out.write(f"\r  [{bar:<30}] {frac * 100:5.1f}%  {done / 1e6:7.1f}/{total / 1e6:.1f} MB  {rate:5.1f} MB/s")
-    else:
-        out.write(f"\r  {done / 1e6:7.1f} MB")
-    out.flush()
-
-
 def fetch_checkpoint(spec: ModelSpec, checkpoint: Optional[Path] = None, timeout: float = 30.0) -> Path:
     """Return a verified official checkpoint: ``checkpoint`` if given, else the cached or a fresh download.
 
@@ -168,20 +156,21 @@ def fetch_checkpoint(spec: ModelSpec, checkpoint: Optional[Path] = None, timeout
             return dest
         dest.unlink()  # a corrupt/partial earlier download; fetch it again
     dest.parent.mkdir(parents=True, exist_ok=True)
+    from tqdm import tqdm
+
     sys.stderr.write(f"downloading {spec.title}\n  {spec.url}\n")
     tmp = tempfile.NamedTemporaryFile(dir=dest.parent, delete=False, suffix=".part")
     try:
         with urllib.request.urlopen(spec.url, timeout=timeout) as resp, tmp:
-            total = int(resp.headers.get("Content-Length") or 0)
-            done, started = 0, time.time()
-            while True:
-                block = resp.read(1 << 20)
-                if not block:
-                    break
-                tmp.write(block)
-                done += len(block)
-                _progress(done, total, started)
-        sys.stderr.write("\n")
+            total = int(resp.headers.get("Content-Length") or 0) or spec.size_bytes or None
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"downloading {spec.name}",
+                      file=sys.stderr, leave=True) as bar:
+                while True:
+                    block = resp.read(1 << 20)
+                    if not block:
+                        break
+                    tmp.write(block)
+                    bar.update(len(block))
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         os.unlink(tmp.name)
         raise ConnectionError(

@@ -31,11 +31,11 @@ from typing import Callable, Optional
 import numpy as np
 
 from .build import build_sam, require_torch
-from .cache import fetch_checkpoint, ir_dir
+from .cache import fetch_checkpoint, ir_dir, sha256_file
 from ..utils import log as _log
 from .registry import ModelSpec
 
-__all__ = ["export_model", "calibration_frames", "DECODER_INPUTS", "DECODER_OUTPUTS"]
+__all__ = ["export_model", "calibration_frames", "count_flops", "DECODER_INPUTS", "DECODER_OUTPUTS"]
 
 DECODER_INPUTS = ("image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input")
 DECODER_OUTPUTS = ("iou_predictions", "low_res_masks")
@@ -99,6 +99,33 @@ def _decoder_module(sam):
             return iou, masks
 
     return PromptDecoder(sam).eval()
+
+
+def count_flops(sam, spec: ModelSpec) -> dict:
+    """FLOPs of one encoder pass and of one decoder prompt, counted by ``torch.utils.flop_counter``.
+
+    ``sam.image_encoder`` is run on a ``(1, 3, S, S)`` input (``S = spec.encoder_side``, the
+    resampling to the decoder's grid included when present); the decoder on one prompt (one point
+    plus SAM's padding point, no mask input), through the same module the decoder IR is made of.
+    FLOPs = 2 x multiply-accumulates of matmuls, convolutions and attention (element-wise ops are
+    not counted). Returns ``{"encoder": int, "decoder_per_prompt": int, "counter": "..."}``.
+    """
+    torch = require_torch()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    S = spec.encoder_side
+    with torch.no_grad():
+        with FlopCounterMode(display=False) as fc:
+            emb = sam.image_encoder(torch.zeros(1, 3, S, S))
+        enc = fc.get_total_flops()
+        dec = _decoder_module(sam)
+        L = spec.low_res_side
+        args = (emb, torch.tensor([[[10.0, 10.0], [0.0, 0.0]]]), torch.tensor([[1.0, -1.0]]),
+                torch.zeros(1, 1, L, L), torch.zeros(1, 1))
+        with FlopCounterMode(display=False) as fc:
+            dec(*args)
+        return {"encoder": int(enc), "decoder_per_prompt": int(fc.get_total_flops()),
+                "counter": "torch.utils.flop_counter (2 x MACs of matmul/conv/attention)"}
 
 
 def _encoder_ir(sam, spec: ModelSpec):
@@ -215,22 +242,41 @@ def export_model(
     smooth_quant_alpha: Optional[float] = None,
     out_dir: Optional[Path] = None,
     log: Callable[[str], None] = _log,
+    custom: Optional[str] = None,
 ) -> Path:
     """Build/verify, convert and save ``spec`` as OpenVINO IR; returns the output folder.
 
     ``random_init`` exports the real architecture with random weights (labelled
     ``random-init`` on disk, in ``meta.json`` and everywhere it is shown).
+
+    ``custom=NAME`` exports a user-trained ``checkpoint`` of ``spec``'s architecture (any SHA-256;
+    keys and shapes checked strictly) as the model ``NAME``: ``ir/NAME/custom/``, ``weights:
+    "custom"`` and the file's SHA-256 in ``meta.json``; ``--model NAME`` then loads it.
     """
     import openvino as ov
 
+    from .registry import check_custom_name
+
     torch = require_torch()
-    weights = "random-init" if random_init else "official"
-    out = Path(out_dir) if out_dir else ir_dir(spec.name, weights)
+    ckpt_sha = None if random_init else spec.sha256
+    if custom is not None:
+        if checkpoint is None or random_init:
+            raise ValueError("--custom NAME exports your own checkpoint: add --checkpoint PATH (and no --random-init).")
+        custom = check_custom_name(custom)
+        checkpoint = Path(checkpoint).expanduser().resolve()
+        if not checkpoint.is_file():
+            raise FileNotFoundError(f"checkpoint {checkpoint} does not exist: give the path of your .pt/.pth file.")
+        ckpt_sha = sha256_file(checkpoint)
+    weights = "random-init" if random_init else ("custom" if custom else "official")
+    out = Path(out_dir) if out_dir else ir_dir(custom or spec.name, weights)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     steps = 4 + (1 if int8 else 0)
-    log(f"[1/{steps}] {'building ' + spec.title + ' with RANDOM weights (speed/shape only, not quality)' if random_init else 'fetching the official checkpoint'}")
-    ckpt = None if random_init else fetch_checkpoint(spec, checkpoint)
+    what = ("building " + spec.title + " with RANDOM weights (speed/shape only, not quality)" if random_init else
+            f"loading your checkpoint {checkpoint.name} (SHA-256 {ckpt_sha[:12]}…) into {spec.title}" if custom else
+            "fetching the official checkpoint")
+    log(f"[1/{steps}] {what}")
+    ckpt = None if random_init else (checkpoint if custom else fetch_checkpoint(spec, checkpoint))
     sam = build_sam(spec, checkpoint=ckpt, random_init=random_init)
     with torch.no_grad():
         embed = sam.image_encoder(torch.zeros(1, 3, spec.encoder_side, spec.encoder_side))
@@ -243,6 +289,9 @@ def export_model(
         with torch.no_grad():
             embed = sam.image_encoder(torch.zeros(1, 3, spec.encoder_side, spec.encoder_side))
     embed_shape = tuple(embed.shape)
+    flops = count_flops(sam, spec)
+    log(f"      {flops['encoder'] / 1e9:.2f} GFLOP per encoder pass, "
+        f"{flops['decoder_per_prompt'] / 1e9:.2f} GFLOP per decoder prompt")
     log(f"[2/{steps}] converting the image encoder ({sum(p.numel() for p in sam.image_encoder.parameters()) / 1e6:.1f}M params, input {spec.encoder_side}x{spec.encoder_side}) — {time.time() - t0:.0f}s")
     enc = _encoder_ir(sam, spec)
     ov.save_model(enc, out / "encoder_fp32.xml", compress_to_fp16=False)
@@ -261,11 +310,11 @@ def export_model(
     from .. import __version__
 
     meta = {
-        "model": spec.name,
-        "title": spec.title,
+        "model": custom or spec.name,
+        "title": f"{custom} (your checkpoint on {spec.title})" if custom else spec.title,
         "arch": spec.arch,
-        "weights": "random" if random_init else "official",
-        "checkpoint_sha256": None if random_init else spec.sha256,
+        "weights": "random" if random_init else ("custom" if custom else "official"),
+        "checkpoint_sha256": ckpt_sha,
         "encoder_side": spec.encoder_side,
         "prompt_side": spec.prompt_side,
         "low_res_side": spec.low_res_side,
@@ -273,6 +322,8 @@ def export_model(
         "pixel_mean": list(spec.pixel_mean),
         "pixel_std": list(spec.pixel_std),
         "int8": int8_info,
+        "flops": flops,
+        **({"base_model": spec.name, "checkpoint_path": str(checkpoint)} if custom else {}),
         "samstream_version": __version__,
         "openvino_version": ov.__version__,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

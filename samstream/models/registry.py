@@ -5,7 +5,9 @@ Nothing here imports torch or OpenVINO; ``samstream models`` lists this table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
+from typing import Optional
 
 __all__ = ["ModelSpec", "MODELS", "get_spec", "model_names", "CLASSIC", "DEFAULT_SAM_MODEL"]
 
@@ -49,6 +51,8 @@ class ModelSpec:
     state_dict_key: str = ""
     notes: str = ""
     aliases: tuple[str, ...] = field(default=())
+    #: a user-trained checkpoint exported with ``--custom NAME`` (its weights live under ``custom``)
+    custom: bool = False
 
     @property
     def filename(self) -> str:
@@ -118,6 +122,9 @@ def get_spec(name: str) -> ModelSpec:
     for spec in MODELS.values():
         if key in spec.aliases:
             return spec
+    custom = _custom_spec(key)
+    if custom is not None:
+        return custom
     base, _, size = key.rpartition("-")
     if base and size.isdigit():
         spec = get_spec(base)
@@ -134,6 +141,38 @@ def get_spec(name: str) -> ModelSpec:
     )
 
 
+def _custom_spec(key: str) -> Optional[ModelSpec]:
+    """The spec of a ``--custom NAME`` export in the cache, or ``None``."""
+    import json
+
+    from .cache import ir_dir
+
+    if not _CUSTOM_RE.fullmatch(key):
+        return None
+    meta = ir_dir(key, "custom") / "meta.json"
+    if not meta.is_file():
+        return None
+    try:
+        return spec_from_meta(json.loads(meta.read_text()))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+_CUSTOM_RE = re.compile(r"[a-z][a-z0-9_]*(-[a-z][a-z0-9_]*)*")
+
+
+def check_custom_name(name: str) -> str:
+    """Validate a ``--custom NAME``; returns it lower-cased, ``ValueError`` with the rule otherwise."""
+    key = str(name).strip().lower()
+    if not _CUSTOM_RE.fullmatch(key):
+        raise ValueError(f"--custom {name!r}: use letters, digits and '_' (and '-' between words, not before a "
+                         "number, which would read as an input size), starting with a letter, e.g. medsam_ft.")
+    taken = {CLASSIC, *MODELS, *(a for sp in MODELS.values() for a in sp.aliases)}
+    if key in taken:
+        raise ValueError(f"--custom {name!r} is the name of a built-in model: pick another, e.g. {key}_ft.")
+    return key
+
+
 #: the encoder IRs an export writes (``encoder_<precision>.xml``)
 IR_PRECISIONS = ("fp32", "fp16", "int8")
 #: what ``--precision`` takes: the IRs, plus ``bf16`` (the FP16 IR executed in bf16 where the CPU has it)
@@ -145,3 +184,33 @@ def ir_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}.")
     return "fp16" if precision == "bf16" else precision
+
+
+def spec_from_meta(meta: dict) -> ModelSpec:
+    """The spec an export (its ``meta.json``) was made from.
+
+    The registry's entry when it knows the name; a custom checkpoint's export (``base_model`` in
+    ``meta.json``) is its base spec renamed; anything else (e.g. the tests' tiny model) is rebuilt
+    from the geometry ``meta.json`` records.
+    """
+    name = str(meta["model"])
+    if meta.get("base_model"):
+        try:
+            base = get_spec(str(meta["base_model"]))
+        except ValueError:  # a base the registry does not know (the tests' tiny model): meta.json's geometry
+            base = spec_from_meta({k: v for k, v in meta.items() if k != "base_model"} | {"model": "?"})
+        return replace(base, name=name, title=str(meta.get("title", name)), aliases=(), custom=True,
+                       sha256=str(meta.get("checkpoint_sha256") or base.sha256), url="about:custom")
+    try:
+        return MODELS[name] if name in MODELS else get_spec(name)
+    except ValueError:
+        return ModelSpec(name=name, title=str(meta.get("title", name)), arch=str(meta["arch"]), url="about:none",
+                         sha256=str(meta.get("checkpoint_sha256") or "0" * 64), size_bytes=0, license="",
+                         encoder_side=int(meta["encoder_side"]), prompt_side=int(meta["prompt_side"]),
+                         low_res_side=int(meta["low_res_side"]),
+                         pixel_mean=tuple(meta.get("pixel_mean", PIXEL_MEAN)),
+                         pixel_std=tuple(meta.get("pixel_std", PIXEL_STD)))
+
+
+PIXEL_MEAN = (123.675, 116.28, 103.53)
+PIXEL_STD = (58.395, 57.12, 57.375)
