@@ -35,13 +35,15 @@ _prepare_env()
 
 import gradio as gr  # noqa: E402
 from starlette.requests import Request  # noqa: E402
-from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from ..utils import rss_mb  # noqa: E402
 from .hub import BOUNDARY, MJPEG_PATH, Hub  # noqa: E402
 from .prompts import View  # noqa: E402
 from .readout import readout, stats_markdown  # noqa: E402
+from .security import TokenGate, lan_address, self_signed_cert, terminal_qr  # noqa: E402
 from .stream import model_choices  # noqa: E402
 from .stamp import STAMP_JS  # noqa: E402
 
@@ -112,7 +114,9 @@ if (!window.samstreamMeter) {
 _INTRO = """### samstream · live segmentation
 Click the picture to segment what you click (**include**); switch the click mode to **exclude** to
 carve a region out of the object, or **box** and click two opposite corners. *New object* starts
-the next one; every object keeps its id and colour (the ids published on ROS 2)."""
+the next one; every object keeps its id and colour (the ids published on ROS 2).
+**This device's camera, live** (a phone too): open [/webrtc](/webrtc) — the camera streams over WebRTC
+and the masks are drawn over it at the camera's own frame rate."""
 
 
 def _img_html(sid: str) -> str:
@@ -296,8 +300,9 @@ def build_app(hub: Optional[Hub] = None, *, source: Union[str, int] = "synthetic
     return demo
 
 
-def make_routes(hub: Hub) -> list[Route]:
-    """The MJPEG stream route and a small JSON status route, for Gradio's FastAPI app."""
+def make_routes(hub: Hub, rtc=None) -> list[Route]:
+    """The MJPEG stream route, a small JSON status route and, with ``rtc`` (a
+    :class:`~samstream.ui.webrtc.RtcServer`), the WebRTC page and its signalling, for Gradio's FastAPI app."""
 
     async def mjpeg(request: Request):
         sid = request.query_params.get("sid", "")
@@ -326,38 +331,156 @@ def make_routes(hub: Hub) -> list[Route]:
                 "sent_fps": [round(v.sent.value(), 1) for v in hub.views],
                 "webcams": sum(1 for v in hub.views if v.webcam is not None),
                 "temp_dir": os.environ.get("GRADIO_TEMP_DIR"), "rss_mb": round(rss, 1) if rss is not None else None}
+        body.update(rtc.status() if rtc is not None else {"webrtc_sessions": 0, "webrtc": None})
         return JSONResponse(json.loads(json.dumps(body, default=str)))
 
-    return [Route(MJPEG_PATH, mjpeg), Route("/samstream/status", status)]
+    routes = [Route(MJPEG_PATH, mjpeg), Route("/samstream/status", status)]
+    routes += _webrtc_routes(rtc)
+    return routes
+
+
+def _webrtc_routes(rtc) -> list[Route]:
+    """``/webrtc`` (the page), ``POST /webrtc/offer`` (SDP offer -> answer), ``POST /webrtc/close``."""
+    from .webrtc_page import PAGE_PATH, page_html
+
+    missing = ("the WebRTC view needs aiortc, which is not installed: pip install 'samstream[ui]' "
+               "(or pip install aiortc), then restart `samstream demo`.")
+
+    async def page(request: Request):
+        if rtc is None:
+            return PlainTextResponse(missing, 501)
+        return HTMLResponse(page_html(rtc.browser_ice_servers()), headers={"Cache-Control": "no-store"})
+
+    async def offer(request: Request):
+        if rtc is None:
+            return JSONResponse({"error": missing}, 501)
+        from .webrtc import MAX_OFFER_BYTES, SessionLimit
+
+        raw = await request.body()
+        if len(raw) > MAX_OFFER_BYTES + 1024:
+            return JSONResponse({"error": "the offer is too large (over 64 KB): reload the page."}, 413)
+        try:
+            body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise ValueError
+        except ValueError:
+            return JSONResponse({"error": "POST a JSON object {\"sdp\": ..., \"type\": \"offer\"}."}, 400)
+        try:
+            return JSONResponse(await rtc.offer(body.get("sdp"), body.get("type")))
+        except SessionLimit as exc:
+            return JSONResponse({"error": str(exc)}, 503)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        except TimeoutError:
+            return JSONResponse({"error": "the server did not answer the offer in time: reload the page."}, 504)
+
+    async def close(request: Request):
+        if rtc is None:
+            return JSONResponse({"closed": False})
+        raw = await request.body()
+        try:
+            sid = json.loads(raw[:4096] or b"{}").get("session")
+        except (ValueError, AttributeError):
+            sid = None
+        sid = sid or request.query_params.get("session")
+        closed = bool(isinstance(sid, str) and rtc.close_session(sid, "page closed (beacon)"))
+        return JSONResponse({"closed": closed})
+
+    return [Route(PAGE_PATH, page), Route(PAGE_PATH + "/offer", offer, methods=["POST"]),
+            Route(PAGE_PATH + "/close", close, methods=["POST"])]
+
+
+def _start_rtc(hub: Hub, ice_servers, quiet: bool):
+    """The WebRTC sessions server, or ``None`` (with a note) when aiortc is missing."""
+    try:
+        from .webrtc import RtcServer
+
+        return RtcServer(hub, ice_servers=tuple(ice_servers or ()))
+    except ImportError as exc:
+        if not quiet:
+            print(f"note: {exc}", flush=True)
+        return None
 
 
 def serve(source: Union[str, int] = "synthetic", model: str = "classic", precision: str = "fp16",
           host: str = "127.0.0.1", port: int = 7860, share: bool = False, block: bool = True,
-          quiet: bool = False, hub: Optional[Hub] = None) -> gr.Blocks:
-    """Start the live view at ``http://host:port`` (``share=True``: also a public Gradio link).
+          quiet: bool = False, hub: Optional[Hub] = None, https: bool = False, cert: Optional[str] = None,
+          key: Optional[str] = None, token: Optional[str] = None, ice_servers=(), webrtc: bool = True,
+          max_webrtc: int = 2) -> gr.Blocks:
+    """Start the live view at ``http(s)://host:port`` (``share=True``: also a public Gradio link).
+
+    Args:
+        https: serve over TLS; with no ``cert``/``key`` a self-signed certificate is made
+            (:func:`~samstream.ui.security.self_signed_cert`).
+        cert, key: PEM files of your own certificate (implies ``https``).
+        token: access token required on every route (:class:`~samstream.ui.security.TokenGate`).
+        ice_servers: :class:`~samstream.ui.webrtc.IceServer` s for the WebRTC view (none on a LAN).
+        webrtc: serve the WebRTC view (``/webrtc``; needs aiortc).
+        max_webrtc: WebRTC sessions (and browser webcams) at once.
 
     With ``block=False`` the server runs in the background and the Blocks is returned (close it
-    with ``demo.close()`` and ``demo.samstream_hub.close()``).
+    with ``demo.close()`` and ``demo.samstream_hub.close()``; ``demo.samstream_rtc`` is the WebRTC server).
     """
+    if (cert is None) != (key is None):
+        raise ValueError("give both --cert FILE and --key FILE (PEM), or neither (with --https a self-signed "
+                         "certificate is made).")
+    for path, what in ((cert, "--cert"), (key, "--key")):
+        if path is not None and not os.path.isfile(path):
+            raise FileNotFoundError(f"{what} {path} does not exist: give the PEM file's path.")
+    https = bool(https or cert)
+    if https and cert is None:
+        cert, key = (str(p) for p in self_signed_cert(host))
     if hub is None:
-        hub = Hub(source, model=model, precision=precision)
+        hub = Hub(source, model=model, precision=precision, max_webcams=max(0, int(max_webrtc)))
+    rtc = _start_rtc(hub, ice_servers, quiet) if webrtc else None
     demo = build_app(hub)
+    app_kwargs: dict = {"routes": make_routes(hub, rtc)}
+    if token:
+        app_kwargs["middleware"] = [Middleware(TokenGate, token=token, secure_cookie=https,
+                                               allow_once=("/gradio_api/startup-events",))]
+    ssl = dict(ssl_keyfile=key, ssl_certfile=cert, ssl_verify=False) if https else {}
     try:
         demo.launch(server_name=host, server_port=int(port), share=share, prevent_thread_lock=True,
-                    app_kwargs={"routes": make_routes(hub)}, quiet=quiet, show_error=True, ssr_mode=False,
-                    css=_CSS)
+                    app_kwargs=app_kwargs, quiet=quiet, show_error=True, ssr_mode=False, css=_CSS, **ssl)
     except OSError as exc:
+        if rtc is not None:
+            rtc.close()
         hub.close()
         raise RuntimeError(f"cannot serve on {host}:{port} ({exc}): pick a free port with --port N.") from None
+    demo.samstream_rtc = rtc
     if not quiet:
-        print(f"samstream live view: http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
-              f"  (source {hub.server.label}, model {hub.server.model}; Ctrl+C to stop)", flush=True)
+        _announce(hub, host, port, https, token)
     if block:
         try:
             demo.block_thread()
         except KeyboardInterrupt:
             pass
         finally:
+            if rtc is not None:
+                rtc.close()
             hub.close()
             demo.close()
     return demo
+
+
+def _announce(hub: Hub, host: str, port: int, https: bool, token: Optional[str]) -> None:
+    """Print the URLs (and, when reachable from other machines, a QR code of the WebRTC view's)."""
+    scheme = "https" if https else "http"
+    exposed = host not in ("127.0.0.1", "localhost", "::1")
+    name = (lan_address() or "localhost") if host in ("0.0.0.0", "::") else ("localhost" if not exposed else host)
+    q = f"?token={token}" if token else ""
+    base = f"{scheme}://{name}:{port}"
+    print(f"samstream live view: {base}/{q}  (source {hub.server.label}, model {hub.server.model}; Ctrl+C to stop)",
+          flush=True)
+    print(f"this device's camera over WebRTC: {base}/webrtc{q}", flush=True)
+    if exposed:
+        if not https:
+            print("note: phones and other machines can open the camera only over https: add --https.", flush=True)
+        if not token:
+            print("note: no --token: anyone who can reach this address can use the live view "
+                  "(add --token auto).", flush=True)
+        qr = terminal_qr(f"{base}/webrtc{q}")
+        if qr:
+            print("scan with a phone on the same network (self-signed certificate: tap 'Advanced' -> "
+                  "'Proceed' once):", flush=True)
+            print(qr, flush=True)

@@ -45,6 +45,37 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 _IMG = "#samstream-live img.samstream-live"
 
 
+def clip_times(frames: int) -> list[float]:
+    """Scene times of the fake-camera clip: slow motion forth and back (Chromium loops the file
+    with no jump)."""
+    half = frames // 2
+    return [0.5 * (i if i < half else frames - 1 - i) for i in range(frames)]
+
+
+def write_stamped_y4m(path, frames: int = 90, size: tuple[int, int] = (640, 480), seed: int = 5,
+                      fps: int = 30) -> list:
+    """A fake-camera clip for Chromium (``--use-file-for-fake-video-capture``): YUV 4:2:0 frames of a
+    synthetic scene at :func:`clip_times`, frame ``i`` stamped with index ``i`` (:mod:`~samstream.ui.stamp`)
+    so the page and the server can tell which camera frame they hold. Returns the BGR frames (stamped)."""
+    import cv2
+
+    from ..sources import SyntheticScene
+    from .stamp import encode_stamp
+
+    w, h = size
+    scene = SyntheticScene(w, h, 3, seed)
+    out = []
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{int(fps)}:1 Ip A1:1 C420jpeg\n".encode())
+        for i, t in enumerate(clip_times(frames)):
+            img, _ = scene.render(t)
+            img = encode_stamp(img.copy(), i, 0.0)
+            out.append(img)
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return out
+
+
 def find_chromium(path: Optional[str] = None) -> str:
     for cand in (path, os.environ.get("SAMSTREAM_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium",
                  shutil.which("chromium-browser"), shutil.which("google-chrome")):

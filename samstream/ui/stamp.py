@@ -79,10 +79,12 @@ def decode_stamp(image: np.ndarray) -> Optional[tuple[int, int]]:
     return int(index), int(ms)
 
 
-#: ``samstreamDecodeStamp(img, canvas)`` -> ``{index, ms}`` or ``null``: the decoder for the page.
+#: ``samstreamDecodeStamp(src, canvas[, w, h])`` -> ``{index, ms}`` or ``null``: the decoder for the
+#: page. ``src`` is an ``<img>`` (its natural size is used) or, with ``w, h`` (its pixel size), a
+#: ``<video>`` or any other canvas image source.
 STAMP_JS = """
-function samstreamDecodeStamp(img, canvas) {
-  const w = img.naturalWidth, h = img.naturalHeight;
+function samstreamDecodeStamp(img, canvas, fw, fh) {
+  const w = fw || img.naturalWidth, h = fh || img.naturalHeight;
   const b = Math.min(8, Math.floor(w / 64));
   if (!w || !h || b < 1 || h < b) return null;
   canvas.width = 64 * b; canvas.height = b;

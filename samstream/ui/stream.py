@@ -227,11 +227,16 @@ class Stream:
     def push(self, image: np.ndarray, timestamp: Optional[float] = None) -> bool:
         """Hand a ``uint8 (H, W, 3)`` BGR frame (``timestamp`` in seconds, default now) to a push
         stream; ``False`` if it is not running or its source takes no pushed frames (dropped)."""
+        return self.push_frame(image, timestamp) is not None
+
+    def push_frame(self, image: np.ndarray, timestamp: Optional[float] = None) -> Optional[Frame]:
+        """Like :meth:`push`, returning the :class:`~samstream.types.Frame` made of it (its
+        ``index`` names the result that will carry its masks), or ``None`` when dropped."""
         pipe = self.pipe
         src = getattr(pipe, "source", None)
         if pipe is None or self.state != "running" or not getattr(src, "accepts_pushed_frames", False):
-            return False
-        return src.push(image, timestamp) is not None
+            return None
+        return src.push(image, timestamp)
 
     def latest(self) -> Optional[Result]:
         """The newest ``(seq, frame, segmentation)``, or ``None`` before the first."""
