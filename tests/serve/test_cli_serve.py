@@ -52,6 +52,8 @@ def test_serve_command_reexecs_in_the_serve_venv_and_serves(tiny_export, tmp_pat
     (["run", "--encoder", "localhost:9000/m", "--max-frames", "1"], "grpc://HOST:PORT/MODEL"),
     (["run", "--encoder", "grpc://localhost:9000/m", "--max-frames", "1"], "needs a SAM model"),
     (["run", "--model", "mobilesam@random", "--encoder", "grpc://h/m", "--max-frames", "1"], "HOST:PORT"),
+    (["bench", "--remote", "--cameras", "a,b"], "give counts like 1,2,4"),
+    (["bench", "--remote", "--cameras", "0"], "positive counts"),
 ])
 def test_cli_errors_name_the_fix(capsys, argv, words):
     from samstream.cli import main
@@ -73,3 +75,28 @@ def test_serve_without_kserve_names_setup(monkeypatch, capsys):
         pytest.skip("kserve is installed in this venv")
     with pytest.raises(ImportError, match="bash scripts/setup.sh"):
         serve.server_python()
+
+
+@pytest.mark.slow
+def test_run_with_encoder_url_end_to_end(isolated_cache, tmp_path):
+    """``export`` a registered model, ``serve`` it, ``run --encoder`` against it: three processes."""
+    import json
+
+    from samstream.serve import ServerProcess
+
+    python = serve_python_or_skip()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    subprocess.run([sys.executable, "-m", "samstream.cli", "export", "mobilesam-256", "--random-init", "--ovms",
+                    str(tmp_path / "ovms")], cwd=ROOT, env=env, check=True, capture_output=True, timeout=900)
+    assert (tmp_path / "ovms" / "mobilesam-256" / "1" / "model.xml").is_file()
+    with ServerProcess("mobilesam-256@random", precision="fp16", python=python) as srv:
+        stats = tmp_path / "stats.json"
+        proc = subprocess.run([sys.executable, "-m", "samstream.cli", "run", "--model", "mobilesam-256@random",
+                               "--encoder", srv.grpc_url, "--source", "synthetic:320x240@30", "--auto-objects", "0",
+                               "--prompt", "box:40,40,160,160@1", "--max-frames", "60", "--quiet",
+                               "--stats-json", str(stats)], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    d = json.loads(stats.read_text())
+    assert d["frames_out"] == 60 and d["model"]["encoder"] == srv.grpc_url
+    assert d["encoder"]["reachable"] is True and d["encoder"]["failed"] == 0
