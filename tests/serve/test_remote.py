@@ -127,7 +127,7 @@ def test_two_pipelines_share_one_server(server, tiny_model):
     def run(key):
         pipe = _live_pipeline(tiny_model, server.rest_url if key == "b" else server.grpc_url)
         try:
-            results[key] = run_until(pipe, iter(pipe), lambda m: m.tracker.keyframes_applied >= 4, 120,
+            results[key] = run_until(pipe, iter(pipe), lambda m: m.encoder.completed >= 4, 120,
                                      f"pipeline {key}'s keyframes")[0]
         except BaseException as exc:  # reported below
             results[key] = exc
