@@ -28,6 +28,7 @@ ARGUMENTS = [
     ("image_topic", "", "camera topic to segment (sensor_msgs/Image, or .../compressed); overrides the params file."),
     ("source", "", "samstream source when image_topic is empty (synthetic, a video file, a camera index)."),
     ("model", "", "classic (no weights) or an exported SAM model such as mobilesam."),
+    ("encoder", "", "model-server URL that encodes the keyframes, e.g. grpc://server:9000/mobilesam (docs/scaling.md)."),
     ("prompts", "", "first-frame prompts separated by ';', e.g. 'box:100,80,300,260@1;point:400,200@2'."),
     ("auto_objects", "", "with no prompts: track this many of the largest objects on the first frame (0: none)."),
     ("qos", "", "publisher QoS: default, reliable, sensor or transient_local (optionally :DEPTH)."),
@@ -38,7 +39,7 @@ ARGUMENTS = [
 
 # launch arguments that are node parameters, with the parameter's type
 PARAMETER_TYPES = {
-    "image_topic": str, "source": str, "model": str, "prompts": str, "auto_objects": int, "qos": str,
+    "image_topic": str, "source": str, "model": str, "encoder": str, "prompts": str, "auto_objects": int, "qos": str,
     "publish_overlay": bool, "record": str,
 }
 

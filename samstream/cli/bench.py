@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
                "  samstream bench --pipeline --models classic,mobilesam@random --json pipeline.json\n"
                "  samstream bench --soak --seconds 600\n"
                "  samstream bench --ui --seconds 15 --json ui.json\n"
-               "  samstream bench --spatial --objects 3 --json spatial.json\n")
+               "  samstream bench --spatial --objects 3 --json spatial.json\n"
+               "  samstream bench --remote --models mobilesam-256@random --cameras 1,2,4 --seconds 5 --json remote.json\n")
     p.add_argument("--models", default=DEFAULT_BENCH_MODELS,
                    help="comma-separated models to measure (default: classic,mobilesam,efficientvit_sam_l0,sam_vit_b)")
     p.add_argument("--backends", default="ort,torch,fp32,fp16,bf16,int8",
@@ -58,7 +59,15 @@ def add_parser(sub) -> None:
                         "point clouds) at 640x480 on synthetic RGB-D, --objects objects (default 1), --runs runs")
     p.add_argument("--profile", metavar="MODEL",
                    help="instead: per-layer-type time of MODEL's encoder (OpenVINO PERF_COUNT), e.g. mobilesam@random")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16", "int8"), help="--profile: precision")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16", "int8"), help="--profile, --remote: encoder precision (default fp32)")
+    p.add_argument("--remote", action="store_true",
+                   help="instead: one model server (samstream serve) and 1, 2, 4 (--cameras) pipelines against it, "
+                        "beside the same pipelines each with its own local encoder: per-camera results/s, "
+                        "keyframes/s, encoder latency (first of --models; default mobilesam-256@random)")
+    p.add_argument("--cameras", default="1,2,4", help="--remote: camera counts (default 1,2,4)")
+    p.add_argument("--protocol", default="grpc", choices=("grpc", "http"), help="--remote: protocol (default grpc)")
+    p.add_argument("--encoder", metavar="URL", help="--remote: use this running server instead of starting one")
+    p.add_argument("--streams", type=int, default=1, help="--remote: the started server's OpenVINO streams (default 1)")
     p.add_argument("--json", type=Path, help="write the records to this JSON file")
 
 
@@ -83,6 +92,19 @@ def run(args) -> int:
         from ..bench.spatial import bench_spatial
 
         out = bench_spatial(objects=args.objects, runs=max(args.runs, 3))
+        print(json.dumps(out, indent=2))
+        _write_json(args.json, out)
+        return 0
+    if args.remote:
+        from ..bench.remote import bench_remote
+
+        try:
+            cams = [int(c) for c in args.cameras.split(",") if c.strip()]
+        except ValueError:
+            raise ValueError(f"--cameras {args.cameras!r}: give counts like 1,2,4.") from None
+        model = "mobilesam-256@random" if args.models == DEFAULT_BENCH_MODELS else models[0]
+        out = bench_remote(model, cams, seconds=args.seconds, precision=args.precision, protocol=args.protocol,
+                           encoder=args.encoder, streams=args.streams)
         print(json.dumps(out, indent=2))
         _write_json(args.json, out)
         return 0

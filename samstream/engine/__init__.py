@@ -43,6 +43,10 @@ def load_predictor(model: str = "classic", precision: str = "fp16", encoder: Opt
     encodes the keyframes instead of this machine; default ``$SAMSTREAM_ENCODER`` (SAM models only).
     """
     name, weights = parse_model_name(model)
+    if encoder:
+        from .remote import parse_encoder_url
+
+        parse_encoder_url(encoder)  # a malformed URL is the first thing to fix
     if name == "classic":
         if encoder:
             raise ValueError("--encoder URL needs a SAM model (the classic backend has no encoder to serve): "
