@@ -23,7 +23,8 @@ def add_parser(sub) -> None:
                "  samstream bench --models mobilesam --runs 20\n"
                "  samstream bench --pipeline --models classic,mobilesam@random --json pipeline.json\n"
                "  samstream bench --soak --seconds 600\n"
-               "  samstream bench --ui --seconds 15 --json ui.json\n")
+               "  samstream bench --ui --seconds 15 --json ui.json\n"
+               "  samstream bench --ui --webrtc --seconds 10      # + browser camera: Gradio webcam vs WebRTC\n")
     p.add_argument("--models", default=DEFAULT_BENCH_MODELS,
                    help="comma-separated models to measure (default: classic,mobilesam,efficientvit_sam_l0,sam_vit_b)")
     p.add_argument("--backends", default="torch,fp32,fp16,bf16,int8",
@@ -39,6 +40,9 @@ def add_parser(sub) -> None:
     p.add_argument("--ui", action="store_true",
                    help="instead: frames displayed per second and capture-to-display latency of `samstream demo`, "
                         "measured in headless Chromium (needs the [ui,test] extras and chromium)")
+    p.add_argument("--webrtc", action="store_true",
+                   help="--ui: also the browser-camera paths in the same run (fake camera 640x480@30): Gradio's "
+                        "webcam component and the WebRTC view (video fps, overlay updates/s, camera-to-overlay lag)")
     p.add_argument("--profile", metavar="MODEL",
                    help="instead: per-layer-type time of MODEL's encoder (OpenVINO PERF_COUNT), e.g. mobilesam@random")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16", "int8"), help="--profile: precision")
@@ -66,7 +70,7 @@ def run(args) -> int:
         from ..ui import bench as bench_ui
 
         model = "classic" if args.models == DEFAULT_BENCH_MODELS else models[0]
-        out = bench_ui.run_ui_bench(seconds=args.seconds, model=model, objects=args.objects)
+        out = bench_ui.run_ui_bench(seconds=args.seconds, model=model, objects=args.objects, webrtc=args.webrtc)
         print(json.dumps(out, indent=2))
         _write_json(args.json, out)
         return 0
