@@ -171,10 +171,24 @@ def test_webrtc_overlay_follows_the_clicked_object_clear_and_close_free_the_sess
     finally:
         page.context.close()
     # closing the tab frees its session (peer connection and pipeline) at once, not after a timeout
-    st = wait_for(lambda: (lambda s: s if s["webrtc_sessions"] == 0 else None)(rtc_demo.status()), 8,
-                  "the session freed after the tab closed")
+    st = wait_freed(rtc_demo)
     assert st["webcams"] == 0 and not any("nothing received" in r for r in st["webrtc_closed"]), st
     assert rtc_demo.alive()
+
+
+def wait_freed(srv, timeout: float = 8.0) -> dict:
+    """Wait until ``srv`` has no WebRTC session (sooner than its 10 s idle timeout); its status."""
+    seen = []
+
+    def freed():
+        st = srv.status()
+        seen.append({k: st[k] for k in ("webrtc", "webrtc_closed")})
+        return st if st["webrtc_sessions"] == 0 else None
+
+    try:
+        return wait_for(freed, timeout, "the session freed after the tab closed")
+    except AssertionError:
+        raise AssertionError(f"the WebRTC session was not freed within {timeout:.0f} s: {seen[-1]}") from None
 
 
 def _save_docs_screenshot(page) -> None:
@@ -182,9 +196,11 @@ def _save_docs_screenshot(page) -> None:
     png = page.screenshot(full_page=False)
     img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     img = img[: int(page.locator("#server").bounding_box()["y"] + 40)]
-    small = cv2.resize(img, (800, round(img.shape[0] * 800 / img.shape[1])), interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".png", small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
-    (ROOT / "docs" / "live_view_webrtc.png").write_bytes(buf.tobytes())
+    from PIL import Image
+
+    small = cv2.resize(img, (640, round(img.shape[0] * 640 / img.shape[1])), interpolation=cv2.INTER_AREA)
+    pic = Image.fromarray(cv2.cvtColor(small, cv2.COLOR_BGR2RGB)).quantize(colors=128)  # < 300 KB
+    pic.save(ROOT / "docs" / "live_view_webrtc.png", optimize=True)
 
 
 ROUTES = [("GET", "/"), ("GET", "/?token=wrong"), ("GET", "/webrtc"), ("POST", "/webrtc/offer"),
@@ -218,8 +234,11 @@ def test_exposed_https_server_needs_the_token_everywhere_and_serves_the_camera_w
             gr_page.close()
         finally:
             page.context.close()
-        wait_for(lambda: srv.status()["webrtc_sessions"] == 0, 8, "the session freed")
-        # nothing of the stream reached the disk outside the private temp folder
+        # (here up to the idle timeout: on a starved machine the page may be mid-reconnect when it closes,
+        # with a session whose data channel never opened; the first test checks the prompt path)
+        wait_freed(srv, 14.0)
+        # the camera stream is never written to disk: not even to the server's private temp folder
+        assert srv.temp_bytes() == 0, list(srv.temp_dir.rglob("*"))
         assert srv.alive()
     finally:
         srv.stop()
