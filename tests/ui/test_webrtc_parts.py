@@ -84,3 +84,12 @@ def test_webrtc_modules_import_neither_gradio_nor_aiortc():
             "print('gradio' in sys.modules, 'aiortc' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "False False", r.stderr
+
+
+def test_bench_help_offers_the_webrtc_paths(capsys):
+    try:
+        main(["bench", "--help"])
+    except SystemExit as e:
+        assert e.code == 0
+    out = capsys.readouterr().out
+    assert "--webrtc" in out and "bench --ui --webrtc" in out
