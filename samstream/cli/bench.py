@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
                "  samstream bench --soak --seconds 600\n"
                "  samstream bench --ui --seconds 15 --json ui.json\n"
                "  samstream bench --spatial --objects 3 --json spatial.json\n"
-               "  samstream bench --remote --models mobilesam-256@random --cameras 1,2,4 --seconds 5 --json remote.json\n")
+               "  samstream bench --remote --models mobilesam-256@random --cameras 1,2,4 --seconds 5 --json remote.json\n"
+               "  samstream bench --ui --webrtc --seconds 10      # + browser camera: Gradio webcam vs WebRTC\n")
     p.add_argument("--models", default=DEFAULT_BENCH_MODELS,
                    help="comma-separated models to measure (default: classic,mobilesam,efficientvit_sam_l0,sam_vit_b)")
     p.add_argument("--backends", default="ort,torch,fp32,fp16,bf16,int8",
@@ -57,6 +58,9 @@ def add_parser(sub) -> None:
     p.add_argument("--spatial", action="store_true",
                    help="instead: per-frame cost of the 3-D step (depth decode + masks lifted to 3-D objects and "
                         "point clouds) at 640x480 on synthetic RGB-D, --objects objects (default 1), --runs runs")
+    p.add_argument("--webrtc", action="store_true",
+                   help="--ui: also the browser-camera paths in the same run (fake camera 640x480@30): Gradio's "
+                        "webcam component and the WebRTC view (video fps, overlay updates/s, camera-to-overlay lag)")
     p.add_argument("--profile", metavar="MODEL",
                    help="instead: per-layer-type time of MODEL's encoder (OpenVINO PERF_COUNT), e.g. mobilesam@random")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16", "int8"), help="--profile, --remote: encoder precision (default fp32)")
@@ -112,7 +116,7 @@ def run(args) -> int:
         from ..ui import bench as bench_ui
 
         model = "classic" if args.models == DEFAULT_BENCH_MODELS else models[0]
-        out = bench_ui.run_ui_bench(seconds=args.seconds, model=model, objects=args.objects or 1)
+        out = bench_ui.run_ui_bench(seconds=args.seconds, model=model, objects=args.objects or 1, webrtc=args.webrtc)
         print(json.dumps(out, indent=2))
         _write_json(args.json, out)
         return 0

@@ -10,8 +10,10 @@ raise ``ImportError`` naming ``pip install 'samstream[ui]'`` when it is missing.
 that needs no Gradio is in :mod:`~samstream.ui.stream` (the pipeline thread),
 :mod:`~samstream.ui.prompts` (a tab's prompts and settings), :mod:`~samstream.ui.hub` (the tabs
 and the MJPEG stream), :mod:`~samstream.ui.readout` (the rendered frame and the text readout) and
-:mod:`~samstream.ui.stamp` (the frame stamp); :mod:`~samstream.ui.bench` measures the page in a
-browser.
+:mod:`~samstream.ui.stamp` (the frame stamp); :mod:`~samstream.ui.webrtc` (the WebRTC view's
+sessions, aiortc, imported only when served) with its page :mod:`~samstream.ui.webrtc_page`;
+:mod:`~samstream.ui.security` (access token, TLS certificate, QR code); :mod:`~samstream.ui.bench`
+measures the pages in a browser.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ __all__ = ["run_ui_bench", "main", "TARGET_FPS", "TARGET_LATENCY_MS"]
 
 TARGET_FPS = 25.0
 TARGET_LATENCY_MS = 100.0
+TARGET_VIDEO_FPS, TARGET_OVERLAY_FPS, TARGET_LAG_MS = 25.0, 15.0, 150.0  # the WebRTC path
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 _IMG = "#samstream-live img.samstream-live"
@@ -142,17 +143,175 @@ def _click_objects(page, source: str, n: int) -> list[int]:
     return clicked
 
 
+def _mjpeg_record(page, url: str, source: str, objects: int, warmup: float, seconds: float) -> dict:
+    """The server-camera (MJPEG) page: frames displayed/s and capture-to-display latency."""
+    page.goto(url)
+    page.wait_for_selector(_IMG, timeout=60000)
+    _wait_text(page, "#samstream-stats", "input fps", 60, "the live view did not start")
+    clicked = _click_objects(page, source, objects) if objects and source.startswith("synthetic") else []
+    time.sleep(warmup)
+    meter, elapsed = _measure_img_meter(page, seconds)
+    readout = page.inner_text("#samstream-stats")
+    rec = _img_record(meter, elapsed)
+    rec.update(objects_clicked=len(clicked), page_readout=readout)
+    return rec
+
+
+def _wait_text(page, sel: str, text: str, timeout: float, why: str) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in page.inner_text(sel):
+        if time.monotonic() > deadline:
+            errs = page.inner_text("#samstream-errors") if page.locator("#samstream-errors").count() else ""
+            raise RuntimeError(f"{why}: {errs}")
+        time.sleep(0.3)
+
+
+def _measure_img_meter(page, seconds: float) -> tuple[dict, float]:
+    page.evaluate("() => { const m = window.samstreamMeter; m.frames = 0; m.latencies = []; m.shown = []; }")
+    start = time.monotonic()
+    time.sleep(seconds)
+    meter = page.evaluate("() => ({frames: window.samstreamMeter.frames, "
+                          "latencies: window.samstreamMeter.latencies.slice(), "
+                          "shown: window.samstreamMeter.shown.slice()})")
+    return meter, time.monotonic() - start
+
+
+def _img_record(meter: dict, elapsed: float) -> dict:
+    lats = [float(v) for v in meter["latencies"]]
+    shown = meter["shown"]
+    gaps = [b - a for a, b in zip(shown, shown[1:])]
+    fps = meter["frames"] / elapsed if elapsed > 0 else 0.0
+    return {
+        "seconds": round(elapsed, 2),
+        "frames_displayed": int(meter["frames"]),
+        "displayed_fps": round(fps, 2),
+        "capture_to_display_ms": {"median": _percentile(lats, 50), "p90": _percentile(lats, 90),
+                                  "p99": _percentile(lats, 99),
+                                  "mean": round(sum(lats) / len(lats), 1) if lats else None,
+                                  "min": _percentile(lats, 0), "max": _percentile(lats, 100)},
+        "display_gap_ms": {"median": _percentile(gaps, 50), "p99": _percentile(gaps, 99),
+                           "max": _percentile(gaps, 100)},
+    }
+
+
+def _gradio_webcam_record(page, url: str, warmup: float, seconds: float, size: tuple[int, int]) -> dict:
+    """The Gradio-webcam path: the page's webcam component streams frames, the picture shows the results."""
+    page.goto(url)
+    page.wait_for_selector(_IMG, timeout=60000)
+    _wait_text(page, "#samstream-stats", "input fps", 60, "the live view did not start")
+    page.get_by_label("browser webcam").check()
+    _wait_text(page, "#samstream-message", "Record", 20, "the webcam input did not open")
+    page.get_by_text("Click to Access Webcam").first.click()
+    rec_btn = page.locator("#samstream-webcam button", has_text="Record")
+    deadline = time.monotonic() + 20
+    while rec_btn.count() == 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the webcam panel shows no Record button.")
+        time.sleep(0.2)
+    rec_btn.first.click()
+    deadline = time.monotonic() + 40
+    while tuple(page.evaluate("(s) => { const i = document.querySelector(s); "
+                              "return [i.naturalWidth, i.naturalHeight]; }", _IMG)) != tuple(size):
+        if time.monotonic() > deadline:
+            raise RuntimeError("no webcam frame reached the picture within 40 s.")
+        time.sleep(0.3)
+    time.sleep(warmup)
+    meter, elapsed = _measure_img_meter(page, seconds)
+    rec = _img_record(meter, elapsed)
+    rec["note"] = ("latency counts from the frame's arrival at the server (its stamp is written there), not "
+                   "from the camera: the upload is not included.")
+    rec["page_readout"] = page.inner_text("#samstream-stats")
+    return rec
+
+
+_RTC_SNAPSHOT = """() => { const M = window.samstreamRtc, q = document.getElementById('cam').getVideoPlaybackQuality();
+  return {video: M.video.frames, updates: M.overlay.updates, lags: M.overlay.lags.slice(), unmatched: M.overlay.unmatched,
+          shown: M.video.shown.slice(), total: q.totalVideoFrames, dropped: q.droppedVideoFrames,
+          reconnects: M.reconnects, server_ms: M.last ? M.last.server_ms : null}; }"""
+
+
+def _webrtc_record(page, url: str, objects: int, warmup: float, seconds: float, frames: int, seed: int) -> dict:
+    """The WebRTC page: video frames displayed/s, overlay updates/s, camera-to-overlay lag."""
+    import cv2
+    import numpy as np
+
+    from ..sources import SyntheticScene
+
+    page.goto(url + "/webrtc")
+    deadline = time.monotonic() + 60
+    while not page.evaluate("() => !!window.samstreamRtc && window.samstreamRtc.connected && "
+                            "window.samstreamRtc.overlay.updates > 3"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the WebRTC view did not connect: " + page.inner_text("#status"))
+        time.sleep(0.3)
+    scene, times = SyntheticScene(640, 480, 3, seed), clip_times(frames)
+    box = page.locator("#overlay").bounding_box()
+    clicked = 0
+    for n in range(max(0, objects)):
+        cam = page.evaluate("() => { let b = null, t = -1; for (const [k, v] of window.samstreamRtc.stamps) "
+                            "if (v > t) { t = v; b = k; } return b; }")
+        if cam is None:
+            break
+        _, labels = scene.render(times[min(int(cam) + 2, frames - 1)])
+        ids = sorted(scene.object_ids(), key=lambda o: -(labels == o).sum())
+        if n >= len(ids):
+            break
+        d = cv2.distanceTransform((labels == ids[n]).astype(np.uint8), cv2.DIST_L2, 5)
+        y, x = np.unravel_index(np.argmax(d), d.shape)
+        page.click("#new")
+        time.sleep(0.3)
+        page.mouse.click(box["x"] + x * box["width"] / 640, box["y"] + y * box["height"] / 480)
+        time.sleep(0.5)
+        clicked += 1
+    time.sleep(warmup)
+    a = page.evaluate(_RTC_SNAPSHOT)
+    start = time.monotonic()
+    time.sleep(seconds)
+    b = page.evaluate(_RTC_SNAPSHOT)
+    elapsed = time.monotonic() - start
+    lags = [float(v) for v in b["lags"][len(a["lags"]):]] if len(b["lags"]) >= len(a["lags"]) else b["lags"]
+    video_fps = (b["video"] - a["video"]) / elapsed
+    overlay_fps = (b["updates"] - a["updates"]) / elapsed
+    shown = [t for t in b["shown"] if t > (a["shown"][-1] if a["shown"] else 0)]
+    gaps = [y - x for x, y in zip(shown, shown[1:])]
+    med = _percentile(lags, 50)
+    return {
+        "seconds": round(elapsed, 2),
+        "objects_clicked": clicked,
+        "video_displayed_fps": round(video_fps, 2),
+        "video_frames_decoded_fps": round((b["total"] - a["total"]) / elapsed, 2),
+        "video_frames_dropped": int(b["dropped"] - a["dropped"]),
+        "overlay_updates_per_s": round(overlay_fps, 2),
+        "camera_to_overlay_lag_ms": {"median": med, "p90": _percentile(lags, 90), "p99": _percentile(lags, 99),
+                                     "n": len(lags), "unmatched_updates": int(b["unmatched"] - a["unmatched"])},
+        "video_gap_ms": {"median": _percentile(gaps, 50), "p99": _percentile(gaps, 99)},
+        "server_receive_to_send_ms_last": b["server_ms"],
+        "reconnects": int(b["reconnects"]),
+        "page_meter": page.inner_text("#meter"),
+        "page_server": page.inner_text("#server"),
+        "meets_targets": bool(video_fps >= TARGET_VIDEO_FPS and overlay_fps >= TARGET_OVERLAY_FPS and med is not None
+                              and med <= TARGET_LAG_MS),
+        "method": "fake camera 640x480@30 whose frame i carries the stamp i; the page notes when it displays each "
+                  "camera frame (requestVideoFrameCallback + stamp) and, for each overlay it draws, the time since "
+                  "it displayed the camera frame the overlay was computed from (the lag the eye sees between video "
+                  "and overlay).",
+    }
+
+
 def run_ui_bench(seconds: float = 10.0, source: str = "synthetic:640x480@30", model: str = "classic",
                  objects: int = 1, warmup: float = 4.0, chromium: Optional[str] = None,
-                 port: Optional[int] = None, log=None) -> dict:
+                 port: Optional[int] = None, log=None, webrtc: bool = False) -> dict:
     """Serve the live view, watch it in headless Chromium for ``seconds``, return one JSON record.
 
     Args:
-        seconds: measured time (after ``warmup``).
+        seconds: measured time (after ``warmup``) of each path.
         source: the server-side source (default: 640x480 synthetic scene at 30 fps).
         model: ``classic`` (default) or an exported SAM model.
         objects: synthetic objects to click (so masks are tracked and drawn); 0 = bare frames.
         chromium: path of the browser (default: the system Chromium).
+        webrtc: measure the three paths in the same run, one after the other, with one server and a
+            fake camera (640x480@30, stamped): ``mjpeg`` (server camera), ``gradio_webcam`` (the
+            browser's camera through Gradio's webcam component) and ``webrtc`` (``/webrtc``).
     """
     if seconds <= 0 or seconds > 120:
         raise ValueError("seconds must be in (0, 120].")
@@ -172,9 +331,17 @@ def run_ui_bench(seconds: float = 10.0, source: str = "synthetic:640x480@30", mo
     env = dict(os.environ, GRADIO_TEMP_DIR=tmp, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-c", "import sys; from samstream.cli import main; sys.exit(main())",
            "demo", "--source", source, "--model", model, "--port", str(port)]
+    args = list(CHROMIUM_ARGS)
+    cam_frames, cam_seed = 90, 5
+    if webrtc:
+        clip = Path(tmp) / "fake_camera.y4m"
+        write_stamped_y4m(clip, frames=cam_frames, size=(640, 480), seed=cam_seed)
+        args += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                 f"--use-file-for-fake-video-capture={clip}"]
     logf = open(Path(tmp) / "server.log", "w")
     proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env)
     load0 = os.getloadavg() if hasattr(os, "getloadavg") else None
+    out: dict = {}
     try:
         t0 = time.monotonic()
         while True:
@@ -190,27 +357,34 @@ def run_ui_bench(seconds: float = 10.0, source: str = "synthetic:640x480@30", mo
                 time.sleep(0.3)
         say(f"ui bench: serving {source} with {model} on {url}")
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
+            browser = p.chromium.launch(executable_path=exe, args=args, headless=True)
             version = browser.version
-            page = browser.new_page(viewport={"width": 1440, "height": 1100})
-            page.goto(url)
-            page.wait_for_selector(_IMG, timeout=60000)
-            deadline = time.monotonic() + 60
-            while "input fps" not in page.inner_text("#samstream-stats"):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the live view did not start: " + page.inner_text("#samstream-errors"))
-                time.sleep(0.3)
-            clicked = _click_objects(page, source, objects) if objects and source.startswith("synthetic") else []
-            time.sleep(warmup)
-            page.evaluate("() => { const m = window.samstreamMeter; m.frames = 0; m.latencies = []; m.shown = []; }")
-            start = time.monotonic()
-            time.sleep(seconds)
-            meter = page.evaluate("() => ({frames: window.samstreamMeter.frames, "
-                                  "latencies: window.samstreamMeter.latencies.slice(), "
-                                  "shown: window.samstreamMeter.shown.slice()})")
-            elapsed = time.monotonic() - start
-            status = _get_json(url + "/samstream/status")
-            readout = page.inner_text("#samstream-stats")
+
+            def fresh_page():
+                ctx = browser.new_context(viewport={"width": 1440, "height": 1100},
+                                          permissions=["camera"] if webrtc else [])
+                return ctx.new_page()
+
+            page = fresh_page()
+            out["mjpeg"] = _mjpeg_record(page, url, source, objects, warmup, seconds)
+            out["mjpeg"]["server"] = _server_numbers(_get_json(url + "/samstream/status"))
+            page.context.close()
+            if webrtc:
+                say("ui bench: the Gradio webcam path")
+                page = fresh_page()
+                try:
+                    out["gradio_webcam"] = _gradio_webcam_record(page, url, warmup, seconds, (640, 480))
+                    out["gradio_webcam"]["server"] = _server_numbers(_get_json(url + "/samstream/status"))
+                except RuntimeError as exc:
+                    out["gradio_webcam"] = {"error": str(exc)}
+                page.context.close()
+                time.sleep(1.0)
+                say("ui bench: the WebRTC path")
+                page = fresh_page()
+                out["webrtc"] = _webrtc_record(page, url, objects, warmup, seconds, cam_frames, cam_seed)
+                st = _get_json(url + "/samstream/status")
+                out["webrtc"]["server"] = {k: st.get(k) for k in ("webrtc_sessions", "webrtc", "rss_mb")}
+                page.context.close()
             browser.close()
     finally:
         proc.terminate()
@@ -220,41 +394,37 @@ def run_ui_bench(seconds: float = 10.0, source: str = "synthetic:640x480@30", mo
             proc.kill()
         logf.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    lats = [float(v) for v in meter["latencies"]]
-    shown = meter["shown"]
-    gaps = [b - a for a, b in zip(shown, shown[1:])]
-    fps = meter["frames"] / elapsed if elapsed > 0 else 0.0
-    med = _percentile(lats, 50)
-    record = {
-        "benchmark": "ui_live_view",
-        "source": source,
-        "size": status.get("size"),
-        "model": model,
-        "objects_clicked": len(clicked),
-        "objects_tracked": len(status.get("objects") or []),
-        "seconds": round(elapsed, 2),
-        "frames_displayed": int(meter["frames"]),
-        "displayed_fps": round(fps, 2),
-        "capture_to_display_ms": {"median": med, "p90": _percentile(lats, 90), "p99": _percentile(lats, 99),
-                                  "mean": round(sum(lats) / len(lats), 1) if lats else None,
-                                  "min": _percentile(lats, 0), "max": _percentile(lats, 100)},
-        "display_gap_ms": {"median": _percentile(gaps, 50), "p99": _percentile(gaps, 99),
-                           "max": _percentile(gaps, 100)},
-        "server": {k: status.get(k) for k in ("input_fps", "output_fps", "encoder_latency_ms",
-                                              "keyframe_age_frames", "pipeline_latency_ms", "dropped_frames",
-                                              "sent_fps", "rss_mb")},
-        "page_readout": readout,
-        "browser": f"Chromium {version} (headless)",
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                    "load_avg_before": [round(v, 2) for v in load0] if load0 else None,
-                    "load_avg_after": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None},
-        "targets": {"displayed_fps": TARGET_FPS, "capture_to_display_ms": TARGET_LATENCY_MS},
-        "meets_targets": bool(fps >= TARGET_FPS and med is not None and med <= TARGET_LATENCY_MS),
-        "method": "frame number + capture time stamped into each frame's pixels, decoded in the page on every "
-                  "animation frame; latency = Date.now() - capture time (same clock), includes <= 1 animation "
-                  "frame of polling.",
-    }
-    return record
+    machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+               "load_avg_before": [round(v, 2) for v in load0] if load0 else None,
+               "load_avg_after": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None}
+    m = out["mjpeg"]
+    med = m["capture_to_display_ms"]["median"]
+    m["meets_targets"] = bool(m["displayed_fps"] >= TARGET_FPS and med is not None and med <= TARGET_LATENCY_MS)
+    m["method"] = ("frame number + capture time stamped into each frame's pixels, decoded in the page on every "
+                   "animation frame; latency = Date.now() - capture time (same clock), includes <= 1 animation "
+                   "frame of polling.")
+    if not webrtc:
+        record = {"benchmark": "ui_live_view", "source": source, "size": m["server"].get("size"), "model": model}
+        record.update({k: v for k, v in m.items() if k != "server"})
+        record["objects_tracked"] = len(m["server"].get("objects") or [])
+        record["server"] = {k: m["server"].get(k) for k in _SERVER_KEYS}
+        record.update(browser=f"Chromium {version} (headless)", machine=machine,
+                      targets={"displayed_fps": TARGET_FPS, "capture_to_display_ms": TARGET_LATENCY_MS})
+        return record
+    return {"benchmark": "ui_paths", "source": source, "model": model, "camera": "Chromium fake camera 640x480@30",
+            "browser": f"Chromium {version} (headless)", "machine": machine,
+            "targets": {"mjpeg": {"displayed_fps": TARGET_FPS, "capture_to_display_ms": TARGET_LATENCY_MS},
+                        "webrtc": {"video_displayed_fps": TARGET_VIDEO_FPS, "overlay_updates_per_s": TARGET_OVERLAY_FPS,
+                                   "camera_to_overlay_lag_ms_median": TARGET_LAG_MS}},
+            **out}
+
+
+_SERVER_KEYS = ("input_fps", "output_fps", "encoder_latency_ms", "keyframe_age_frames", "pipeline_latency_ms",
+                "dropped_frames", "sent_fps", "rss_mb")
+
+
+def _server_numbers(status: dict) -> dict:
+    return {k: status.get(k) for k in _SERVER_KEYS + ("size", "objects", "webcams")}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -266,11 +436,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--objects", type=int, default=1, help="synthetic objects to click and track (default 1; 0 = bare)")
     ap.add_argument("--warmup", type=float, default=4.0, help="seconds before measuring (default 4)")
     ap.add_argument("--chromium", help="browser executable (default: the system chromium)")
+    ap.add_argument("--webrtc", action="store_true",
+                    help="also measure the browser-camera paths (Gradio webcam, WebRTC) in the same run")
     ap.add_argument("--json", type=Path, help="write the record here")
     args = ap.parse_args(argv)
     try:
         rec = run_ui_bench(seconds=args.seconds, source=args.source, model=args.model, objects=args.objects,
-                           warmup=args.warmup, chromium=args.chromium)
+                           warmup=args.warmup, chromium=args.chromium, webrtc=args.webrtc)
     except (ImportError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"ui bench: error: {exc}", file=sys.stderr)
         return 2

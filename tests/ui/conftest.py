@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import pytest
-from uihelpers import CHROMIUM_ARGS, DemoServer, chromium_path, write_y4m
+from uihelpers import CHROMIUM_ARGS, RTC_FRAMES, RTC_SEED, DemoServer, chromium_path, write_y4m
 
 
 @pytest.fixture(scope="session")
@@ -16,16 +16,47 @@ def webcam_clip(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(webcam_clip):
-    """One headless Chromium for the session; its fake camera plays ``webcam_clip``."""
+def pw():
+    """The session's one Playwright driver (sync API). Every browser of the session comes from it:
+    a second ``sync_playwright()`` in the same process would find the first one's event loop
+    running ("Playwright Sync API inside the asyncio loop"). aiortc never runs in this process,
+    only in the servers under test."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install 'samstream[test]' (playwright)")
-    exe = chromium_path()
+    p = sync_api.sync_playwright().start()
+    yield p
+    p.stop()
+
+
+def _launch(pw, clip):
     args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={webcam_clip[0]}"]
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=args, headless=True)
-        yield b
-        b.close()
+                            f"--use-file-for-fake-video-capture={clip}"]
+    return pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
+
+
+@pytest.fixture(scope="session")
+def browser(pw, webcam_clip):
+    """One headless Chromium for the session; its fake camera plays ``webcam_clip``."""
+    b = _launch(pw, webcam_clip[0])
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def rtc_clip(tmp_path_factory):
+    """The WebRTC tests' fake camera: 640x480@30, 90 frames of a synthetic scene, frame i stamped i."""
+    from samstream.ui.bench import write_stamped_y4m
+
+    path = tmp_path_factory.mktemp("rtccam") / "fake_camera_640x480.y4m"
+    frames = write_stamped_y4m(path, frames=RTC_FRAMES, size=(640, 480), seed=RTC_SEED)
+    return path, frames
+
+
+@pytest.fixture(scope="session")
+def rtc_browser(pw, rtc_clip):
+    """A headless Chromium whose fake camera plays ``rtc_clip`` (for the WebRTC view)."""
+    b = _launch(pw, rtc_clip[0])
+    yield b
+    b.close()
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ ARTIFACTS = ROOT / "artifacts" / "ui"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WEBCAM_SEED, WEBCAM_SIZE, WEBCAM_FRAMES = 5, (320, 240), 60
+RTC_SEED, RTC_FRAMES = 5, 90  # the WebRTC tests' fake camera (samstream.ui.bench.write_stamped_y4m, 640x480)
 
 
 def chromium_path() -> str:
@@ -70,9 +71,11 @@ def write_y4m(path: Path, frames: int = WEBCAM_FRAMES, size=WEBCAM_SIZE, seed: i
 class DemoServer:
     """``samstream demo ARGS`` on a free port, with its own Gradio temp dir and a log file."""
 
-    def __init__(self, args: list[str], tmp: Path, name: str):
+    def __init__(self, args: list[str], tmp: Path, name: str, token: str | None = None):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.https = "--https" in args
+        self.token = token
+        self.url = f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
         self.temp_dir = tmp / f"gradio-{name}"
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -81,7 +84,9 @@ class DemoServer:
         cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "import sys; from samstream.cli import main; sys.exit(main())"]
         cmd += ["demo", "--port", str(self.port), *args]
         env = dict(os.environ, GRADIO_TEMP_DIR=str(self.temp_dir), GRADIO_ANALYTICS_ENABLED="False",
-                   PYTHONUNBUFFERED="1")
+                   PYTHONUNBUFFERED="1", SAMSTREAM_CACHE=os.environ.get("SAMSTREAM_CACHE", str(tmp / "cache")))
+        if token:
+            cmd += ["--token", token]
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
         t0 = time.monotonic()
@@ -97,9 +102,28 @@ class DemoServer:
                     raise AssertionError(f"samstream demo did not answer within 90 s:\n{self.log()}")
                 time.sleep(0.3)
 
+    def request(self, path: str, method: str = "GET", data: bytes | None = None, token: str | None = "",
+                timeout: float = 5.0) -> tuple[int, bytes]:
+        """``(status, body)`` of ``path``; ``token=""`` sends this server's token, ``None`` none."""
+        import ssl
+        import urllib.error
+
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        tok = self.token if token == "" else token
+        if tok:
+            req.add_header("X-Samstream-Token", tok)
+        ctx = ssl._create_unverified_context() if self.https else None
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
     def status(self) -> dict:
-        with urllib.request.urlopen(self.url + "/samstream/status", timeout=5) as r:
-            return json.loads(r.read())
+        code, body = self.request("/samstream/status")
+        if code != 200:
+            raise OSError(f"status route answered {code}")
+        return json.loads(body)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
