@@ -61,20 +61,20 @@ def test_depth_and_camera_info_subscriptions_matched_by_stamp(procs, tmp_path):
 
     init = tmp_path / "gt0.png"
     cv2.imwrite(str(init), SyntheticScene(320, 240, 3, 3, 1.0).render(0)[1])
-    listener, out = _start_listener(procs, tmp_path, 12)
+    listener, out = _start_listener(procs, tmp_path, 8)
     stats = tmp_path / "stats.json"
     sam = procs.samstream("run", "--source", "ros2:/cam/image_raw", "--depth-topic", "/cam/depth/image_raw",
-                          "--ros2", "--init-mask", init, "--max-frames", "40", "--sync", "--stats-json", stats, "-q",
+                          "--ros2", "--init-mask", init, "--max-frames", "48", "--sync", "--stats-json", stats, "-q",
                           name="samstream")
     truth_path = tmp_path / "truth.json"
-    cam = procs.python(HELPERS / "depth_camera.py", "--ns", "/cam", "--frames", 40, "--skip-depth-every", 4,
+    cam = procs.python(HELPERS / "depth_camera.py", "--ns", "/cam", "--frames", 48, "--skip-depth-every", 4, "--fps", 10,
                        "--out", truth_path, name="camera")
     procs.wait(cam, 150)
     procs.wait(listener, 150)
     procs.kill(sam)
     truth = {tuple(f["stamp"]): f for f in json.loads(truth_path.read_text())["frames"]}
     got = json.loads(out.read_text())
-    assert len(got["objects"]) >= 12
+    assert len(got["objects"]) >= 8  # a loaded CPU skips camera frames (a live source keeps the newest)
     worst, checked = 0.0, 0
     for m in got["objects"]:
         f = truth[tuple(m["stamp"])]  # the exact stamp of a camera frame
@@ -88,5 +88,5 @@ def test_depth_and_camera_info_subscriptions_matched_by_stamp(procs, tmp_path):
             t = np.array(f["centroids"][d["id"]])
             worst = max(worst, float(np.linalg.norm(np.array(d["center"]) - t) / np.linalg.norm(t)))
     # a wrong depth scale, stamp match or CameraInfo would be off by far more than 2 %
-    assert checked >= 4 and worst < 0.02, f"{checked} frames, worst centroid error {100 * worst:.2f} %"
+    assert checked >= 3 and worst < 0.02, f"{checked} frames, worst centroid error {100 * worst:.2f} %"
     _check_cloud(got["points"], 20000, "cam_color_optical_frame")

@@ -6,7 +6,7 @@ Publishes the synthetic scene (320x240, seed 3) on ``<ns>/image_raw`` (bgr8),
 ``<ns>/depth/image_raw`` (16UC1 mm) and ``<ns>/depth/camera_info``, frame ``i`` stamped
 ``1000 + i / 30`` (the same stamp on all three; frame_id ``cam_color_optical_frame``). Every
 ``--skip-depth-every``-th frame (i % N == N - 1) has no depth. Waits for a subscriber on the image
-and depth topics, publishes at ~15 fps, and writes the stamps, which frames had depth and the true
+and depth topics, publishes at ``--fps`` (default 15), and writes the stamps, which frames had depth and the true
 3-D centroid of each object (mean of its back-projected pixels) to ``--out``.
 """
 
@@ -24,6 +24,7 @@ def main() -> int:
     ap.add_argument("--ns", default="/cam")
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--skip-depth-every", type=int, default=0)
+    ap.add_argument("--fps", type=float, default=15.0)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -80,7 +81,7 @@ def main() -> int:
                                    float(z.mean())]
         truth["frames"].append({"index": i, "stamp": [sec, nsec], "depth": has_depth, "centroids": cents})
         rclpy.spin_once(node, timeout_sec=0.0)
-        time.sleep(1 / 15)
+        time.sleep(1 / args.fps)
     with open(args.out, "w") as f:
         json.dump(truth, f)
     print("DONE", flush=True)
