@@ -22,7 +22,10 @@ def add_parser(sub) -> None:
                "  samstream run --source clip.mp4 --prompt box:120,80,300,260@1 --prompt point:400,200@2 --stats-json s.json\n"
                "  samstream run --source 0 --model mobilesam --prompt point:320,240\n"
                "  samstream run --source synthetic --ros2 --record run.mcap      # topics /samstream/mask, ...\n"
-               "  samstream run --source ros2:/camera/image_raw --ros2 --auto-objects 0   # prompts via ROS topics\n")
+               "  samstream run --source ros2:/camera/image_raw --ros2 --auto-objects 0   # prompts via ROS topics\n"
+               "  samstream run --source synthetic --depth --foxglove                  # ws://127.0.0.1:8765\n"
+               "  samstream run --source synthetic --depth --rerun-save run.rrd        # then: rerun run.rrd\n"
+               "  samstream run --source ros2:/camera/color/image_raw --ros2 --depth-topic /camera/aligned_depth_to_color/image_raw\n")
     p.add_argument("--source", "-s", default="synthetic", help="where frames come from (default: synthetic)")
     add_model_args(p)
     p.add_argument("--prompt", action="append", default=[], metavar="KIND:VALUES[@ID]",
@@ -75,6 +78,8 @@ def add_parser(sub) -> None:
         "  mask/compressed  sensor_msgs/CompressedImage, PNG, format \"mono8; png compressed\"\n"
         "  detections       vision_msgs/Detection2DArray (bbox centre/size in pixels, id, score)\n"
         "  overlay          sensor_msgs/Image bgr8 with coloured masks (--ros2-overlay)\n"
+        "  objects          vision_msgs/Detection3DArray (with --depth/--depth-topic; centroid, extent in m)\n"
+        "  objects/points   sensor_msgs/PointCloud2 x, y, z, id (with depth; --max-points)\n"
         "and takes: <ns>/prompts (Detection2DArray boxes; id = object id, empty = new object),\n"
         "clicks on <image topic>_mouse_left and <ns>/overlay_mouse_left (geometry_msgs/Point, as\n"
         "rqt_image_view sends them), <ns>/clear (std_msgs/Empty), <ns>/remove (std_msgs/Int32 id).")
