@@ -8,7 +8,11 @@
 Parameters come from ``params_file`` (default: the package's ``config/params.yaml``); each launch
 argument below that is given on the command line overrides the same-named parameter of that file.
 An argument left at its empty default leaves the file's value alone. Results are published under
-``namespace`` (default ``/samstream``): ``mask``, ``mask/compressed``, ``detections`` (and ``overlay``).
+``namespace`` (default ``/samstream``): ``mask``, ``mask/compressed``, ``detections`` (and ``overlay``);
+with ``depth_topic`` also ``objects`` (Detection3DArray) and ``objects/points`` (PointCloud2):
+
+    ros2 launch samstream_ros samstream.launch.py image_topic:=/camera/color/image_raw \
+        depth_topic:=/camera/aligned_depth_to_color/image_raw
 """
 
 import os
@@ -33,6 +37,11 @@ ARGUMENTS = [
     ("auto_objects", "", "with no prompts: track this many of the largest objects on the first frame (0: none)."),
     ("qos", "", "publisher QoS: default, reliable, sensor or transient_local (optionally :DEPTH)."),
     ("publish_overlay", "", "true to also publish the bgr8 overlay topic."),
+    ("depth_topic", "", "colour-aligned depth image (16UC1 mm or 32FC1 m): also publish objects (Detection3DArray) "
+                        "and objects/points (PointCloud2)."),
+    ("camera_info_topic", "", "CameraInfo of the depth image (default: camera_info next to depth_topic)."),
+    ("depth_tolerance", "", "largest colour/depth stamp difference matched, in seconds (default 0.02)."),
+    ("max_points", "", "points in objects/points at most (0: no point cloud)."),
     ("record", "", "also record the topics into this .mcap file."),
     ("log_level", "info", "node log level: debug, info, warn, error."),
 ]
@@ -40,7 +49,8 @@ ARGUMENTS = [
 # launch arguments that are node parameters, with the parameter's type
 PARAMETER_TYPES = {
     "image_topic": str, "source": str, "model": str, "encoder": str, "prompts": str, "auto_objects": int, "qos": str,
-    "publish_overlay": bool, "record": str,
+    "publish_overlay": bool, "record": str, "depth_topic": str, "camera_info_topic": str, "depth_tolerance": float,
+    "max_points": int,
 }
 
 
@@ -55,6 +65,11 @@ def _typed(name: str, text: str):
             return int(text)
         except ValueError:
             raise ValueError(f"launch argument {name}:={text!r}: use an integer.") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"launch argument {name}:={text!r}: use a number.") from None
     return text
 
 

@@ -22,7 +22,7 @@ fi
 want=$(cd "$src" && cat CMakeLists.txt package.xml msg/*.msg | sha256sum | cut -d' ' -f1)
 
 # Where would `import vision_msgs` come from now? (a sourced distro's wins: its PYTHONPATH is first)
-where=$("$py" -c 'import vision_msgs.msg as m, os; m.Detection2DArray; print(os.path.realpath(m.__file__))' 2>/dev/null || true)
+where=$("$py" -c 'import vision_msgs.msg as m, os; m.Detection2DArray; m.Detection3DArray; print(os.path.realpath(m.__file__))' 2>/dev/null || true)
 if [ $force = 0 ] && [ -n "$where" ]; then
   case "$where" in
     "$(cd "$venv" && pwd -P)"/*)
@@ -64,8 +64,8 @@ if ! { cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OF
   echo "build_ros_interfaces: the build failed; full log: $log" >&2
   exit 1
 fi
-if ! "$py" -c 'from vision_msgs.msg import Detection2DArray; Detection2DArray()' ; then
-  echo "build_ros_interfaces: built, but 'from vision_msgs.msg import Detection2DArray' fails; log: $log" >&2
+if ! "$py" -c 'from vision_msgs.msg import Detection2DArray, Detection3DArray; Detection2DArray(); Detection3DArray()' ; then
+  echo "build_ros_interfaces: built, but 'from vision_msgs.msg import Detection2DArray, Detection3DArray' fails; log: $log" >&2
   exit 1
 fi
 echo "$want" > "$stamp"

@@ -44,6 +44,14 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
     "prompts_topic": ("prompts", "vision_msgs/Detection2DArray boxes in: id = object id (empty: new object)."),
     "clear_topic": ("clear", "std_msgs/Empty in: forget every object."),
     "remove_topic": ("remove", "std_msgs/Int32 in: stop tracking that object id."),
+    "depth_topic": ("", "colour-aligned depth image (sensor_msgs/Image 16UC1 mm or 32FC1 m), e.g. "
+                        "/camera/aligned_depth_to_color/image_raw; publishes objects and objects/points. Empty: 2-D only."),
+    "camera_info_topic": ("", "sensor_msgs/CameraInfo of the depth image (empty: camera_info next to depth_topic)."),
+    "depth_tolerance": (0.02, "largest colour/depth stamp difference matched, seconds; frames without a match get no 3-D."),
+    "synthetic_depth": (False, "with source synthetic: lift the masks to 3-D with its known depth (a demo without a camera)."),
+    "objects_topic": ("objects", "vision_msgs/Detection3DArray topic (centroid, extent per object; camera optical frame)."),
+    "objects_points_topic": ("objects/points", "sensor_msgs/PointCloud2 topic of the object points (x, y, z, id)."),
+    "max_points": (20000, "points in objects/points at most (0: no point cloud)."),
     "record": ("", "also record the published topics into this .mcap file (empty: no recording)."),
     "max_frames": (0, "stop after this many frames (0: run until shut down)."),
 }
@@ -67,7 +75,8 @@ def build(node: Any, p: dict[str, Any]) -> tuple[Any, Any]:
 
     topics = {"mask": p["mask_topic"], "mask_compressed": p["mask_compressed_topic"],
               "detections": p["detections_topic"], "overlay": p["overlay_topic"], "prompts": p["prompts_topic"],
-              "clear": p["clear_topic"], "remove": p["remove_topic"]}
+              "clear": p["clear_topic"], "remove": p["remove_topic"], "objects": p["objects_topic"],
+              "objects_points": p["objects_points_topic"]}
     sink = Ros2Sink(node=node, qos=p["qos"], overlay=bool(p["publish_overlay"]), frame_id=p["frame_id"],
                     topics=topics)
     sinks: list[Any] = [sink]
@@ -78,11 +87,17 @@ def build(node: Any, p: dict[str, Any]) -> tuple[Any, Any]:
 
             sinks.append(McapSink(p["record"], namespace=node.get_namespace(), frame_id=p["frame_id"],
                                   overlay=bool(p["publish_overlay"]), header_fn=sink.header_for))
+        depth = None
+        if p["depth_topic"] or p["synthetic_depth"]:
+            max_points = int(p["max_points"])
+            sink.enable_3d(points=max_points > 0, max_points=max(1, max_points))
+            depth = (sink.depth_source(p["depth_topic"], p["camera_info_topic"] or None,
+                                       tolerance_s=float(p["depth_tolerance"])) if p["depth_topic"] else "source")
         prompts = [s.strip() for s in str(p["prompts"]).split(";") if s.strip()]
         max_frames = int(p["max_frames"]) or None
         pipe = Pipeline(source, model=p["model"], prompts=prompts, sinks=sinks, precision=p["precision"],
                         auto_objects=int(p["auto_objects"]), max_frames=max_frames,
-                        encoder=str(p.get("encoder") or "") or None)
+                        encoder=str(p.get("encoder") or "") or None, depth=depth)
     except BaseException:
         for s in sinks:
             s.close()

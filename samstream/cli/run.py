@@ -24,7 +24,10 @@ def add_parser(sub) -> None:
                "  samstream run --source 0 --model mobilesam --prompt point:320,240\n"
                "  samstream run --source 0 --model mobilesam --encoder grpc://server:9000/mobilesam   # see samstream serve\n"
                "  samstream run --source synthetic --ros2 --record run.mcap      # topics /samstream/mask, ...\n"
-               "  samstream run --source ros2:/camera/image_raw --ros2 --auto-objects 0   # prompts via ROS topics\n")
+               "  samstream run --source ros2:/camera/image_raw --ros2 --auto-objects 0   # prompts via ROS topics\n"
+               "  samstream run --source synthetic --depth --foxglove                  # ws://127.0.0.1:8765\n"
+               "  samstream run --source synthetic --depth --rerun-save run.rrd        # then: rerun run.rrd\n"
+               "  samstream run --source ros2:/camera/color/image_raw --ros2 --depth-topic /camera/aligned_depth_to_color/image_raw\n")
     p.add_argument("--source", "-s", default="synthetic", help="where frames come from (default: synthetic)")
     add_model_args(p)
     add_encoder_arg(p)
@@ -49,6 +52,15 @@ def add_parser(sub) -> None:
         "outlines/labels, 3-D boxes and points under /samstream/foxglove/); --rerun logs to a Rerun viewer.")
     v.add_argument("--depth", action="store_true",
                    help="lift the masks to 3-D with the source's aligned depth (synthetic; ROS: --depth-topic)")
+    v.add_argument("--depth-topic", metavar="TOPIC",
+                   help="ROS 2: the colour-aligned depth image (sensor_msgs/Image 16UC1 mm or 32FC1 m), e.g. "
+                        "/camera/aligned_depth_to_color/image_raw; implies --depth; needs --ros2 or --source ros2:...")
+    v.add_argument("--camera-info-topic", metavar="TOPIC",
+                   help="ROS 2: the depth's sensor_msgs/CameraInfo (default: camera_info next to --depth-topic)")
+    v.add_argument("--depth-tolerance", type=float, default=0.02, metavar="SECONDS",
+                   help="ROS 2: largest colour/depth stamp difference matched (default 0.02); unmatched frames get no 3-D")
+    v.add_argument("--max-points", type=int, default=20000, metavar="N",
+                   help="ROS 2 with depth: points in <ns>/objects/points (PointCloud2) at most (default 20000; 0 = no cloud)")
     v.add_argument("--foxglove", nargs="?", const=8765, type=int, default=None, metavar="PORT",
                    help="serve a live Foxglove WebSocket on PORT (default 8765; 0 = any free port); open "
                         "ws://127.0.0.1:PORT in Foxglove with docs/foxglove_layout.json")
@@ -69,6 +81,8 @@ def add_parser(sub) -> None:
         "  mask/compressed  sensor_msgs/CompressedImage, PNG, format \"mono8; png compressed\"\n"
         "  detections       vision_msgs/Detection2DArray (bbox centre/size in pixels, id, score)\n"
         "  overlay          sensor_msgs/Image bgr8 with coloured masks (--ros2-overlay)\n"
+        "  objects          vision_msgs/Detection3DArray (with --depth/--depth-topic; centroid, extent in m)\n"
+        "  objects/points   sensor_msgs/PointCloud2 x, y, z, id (with depth; --max-points)\n"
         "and takes: <ns>/prompts (Detection2DArray boxes; id = object id, empty = new object),\n"
         "clicks on <image topic>_mouse_left and <ns>/overlay_mouse_left (geometry_msgs/Point, as\n"
         "rqt_image_view sends them), <ns>/clear (std_msgs/Empty), <ns>/remove (std_msgs/Int32 id).")
@@ -85,6 +99,25 @@ def add_parser(sub) -> None:
     g.add_argument("--record", type=Path, metavar="FILE.mcap",
                    help="record the same topics as ROS 2 CDR messages into an MCAP file (Foxglove, ros2 bag); "
                         "needs no ROS install, only `pip install samstream[ros]`")
+
+
+def depth_provider(args, bridge):
+    """``Pipeline(depth=...)`` for ``--depth`` / ``--depth-topic`` (``None``: 2-D only); with ``--ros2``
+    also turns on the 3-D topics (``<ns>/objects``, ``<ns>/objects/points``)."""
+    topic = getattr(args, "depth_topic", None)
+    if not (getattr(args, "depth", False) or topic):
+        return None
+    if args.max_points < 0:
+        raise ValueError(f"--max-points must be >= 0, got {args.max_points}.")
+    if bridge is not None and args.ros2:
+        bridge.enable_3d(points=args.max_points > 0, max_points=max(1, args.max_points))
+    if topic:
+        if bridge is None:
+            raise ValueError("--depth-topic subscribes with the ROS 2 node: add --ros2 (or use --source ros2:/topic).")
+        return bridge.depth_source(topic, args.camera_info_topic, tolerance_s=args.depth_tolerance)
+    if args.camera_info_topic:
+        raise ValueError("--camera-info-topic goes with --depth-topic: add --depth-topic TOPIC.")
+    return "source"
 
 
 def viewer_sinks(args) -> list:
@@ -162,11 +195,16 @@ def run(args) -> int:
                            "libGL on servers): use `samstream demo` for the live view in a browser, or "
                            "`pip install opencv-python` on a desktop.")
     try:
+        depth = depth_provider(args, bridge)
+    except BaseException:
+        close_all([source, *sinks])
+        raise
+    try:
         pipe = Pipeline(source, model=args.model, prompts=prompts, sinks=sinks, precision=args.precision,
                         encoder=args.encoder,
                         asynchronous=not args.sync, auto_objects=args.auto_objects, max_frames=args.max_frames,
                         source_options={"realtime": True} if args.realtime and isinstance(source, str) else None,
-                        depth="source" if getattr(args, "depth", False) else None)
+                        depth=depth)
     except BaseException:
         close_all([source, *sinks])
         raise
@@ -243,6 +281,10 @@ def report(pipe, args, sinks, bridge, interrupted: bool) -> int:
         print(f"video -> {args.out}")
     if bridge is not None:
         d["ros2"] = bridge.stats().to_dict()
+        if bridge.depth_sources:
+            from ..metrics import as_dict
+
+            d["ros2"]["depth"] = [as_dict(s) for s in bridge.depth_stats()]
         if args.ros2:
             pub = d["ros2"]
             print(f"ros2: published {pub.get('frames_published', 0)} results on {', '.join(pub['topics'].values())} "

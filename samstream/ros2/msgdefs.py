@@ -32,6 +32,12 @@ DEFINITIONS: dict[str, str] = {
         "std_msgs/Header header\nvision_msgs/ObjectHypothesisWithPose[] results\n"
         "vision_msgs/BoundingBox2D bbox\nstring id\n"),
     "vision_msgs/Detection2DArray": "std_msgs/Header header\nvision_msgs/Detection2D[] detections\n",
+    "geometry_msgs/Vector3": "float64 x\nfloat64 y\nfloat64 z\n",
+    "vision_msgs/BoundingBox3D": "geometry_msgs/Pose center\ngeometry_msgs/Vector3 size\n",
+    "vision_msgs/Detection3D": (
+        "std_msgs/Header header\nvision_msgs/ObjectHypothesisWithPose[] results\n"
+        "vision_msgs/BoundingBox3D bbox\nstring id\n"),
+    "vision_msgs/Detection3DArray": "std_msgs/Header header\nvision_msgs/Detection3D[] detections\n",
 }
 
 #: the ROS type of each topic samstream publishes (relative to its namespace)
@@ -40,6 +46,7 @@ TOPIC_TYPES = {
     "mask/compressed": "sensor_msgs/msg/CompressedImage",
     "detections": "vision_msgs/msg/Detection2DArray",
     "overlay": "sensor_msgs/msg/Image",
+    "objects": "vision_msgs/msg/Detection3DArray",  # recorded only for results with depth (3-D)
 }
 
 _PRIMITIVES = {"bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32",

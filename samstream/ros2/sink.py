@@ -47,9 +47,9 @@ __all__ = ["Ros2Sink", "Ros2SinkStats", "PUBLISH_TOPICS"]
 
 #: topic key -> default name (relative to the node's namespace).
 PUBLISH_TOPICS = {"mask": "mask", "mask_compressed": "mask/compressed", "detections": "detections",
-                  "overlay": "overlay"}
+                  "overlay": "overlay", "objects": "objects", "objects_points": "objects/points"}
 
-_MESSAGES = ("mask", "mask/compressed", "detections", "overlay")
+_MESSAGES = ("mask", "mask/compressed", "detections", "overlay", "objects", "objects/points")
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,47 @@ class Ros2Sink:
         if self.publishing and self._threaded:
             self._pub_thread = threading.Thread(target=self._publish_loop, name="samstream-ros2-publish", daemon=True)
             self._pub_thread.start()
+        self.max_points = 20000
+        self.depth_sources: list[Any] = []
+
+    # -- 3-D (depth) -------------------------------------------------------------------------------
+    def enable_3d(self, points: bool = True, max_points: int = 20000) -> "Ros2Sink":
+        """Publish ``objects`` (``vision_msgs/Detection3DArray``) and, with ``points``, ``objects/points``
+        (``sensor_msgs/PointCloud2``, at most ``max_points``) for results that come with 3-D objects
+        (:meth:`write_3d`; see :mod:`samstream.ros2.spatial`). Needs vision_msgs with the 3-D messages."""
+        if not self.publishing:
+            return self
+        if int(max_points) < 1:
+            raise ValueError(f"max_points must be >= 1, got {max_points}.")
+        self.max_points = int(max_points)
+        try:
+            from vision_msgs.msg import Detection3DArray
+        except ImportError as exc:
+            raise ImportError("3-D detections need vision_msgs with Detection3DArray: run "
+                              "bash scripts/build_ros_interfaces.sh (or apt install ros-$ROS_DISTRO-vision-msgs).") from exc
+        from sensor_msgs.msg import PointCloud2
+
+        q = to_rclpy(self.qos)
+        self._Detection3DArray, self._PointCloud2 = Detection3DArray, PointCloud2
+        if "objects" not in self.pubs:
+            self.pubs["objects"] = self.node.create_publisher(Detection3DArray, self.topic_names["objects"], q)
+        if points and "objects/points" not in self.pubs:
+            self.pubs["objects/points"] = self.node.create_publisher(PointCloud2, self.topic_names["objects_points"], q)
+        self._topic_names = {k: p.topic_name for k, p in self.pubs.items()}
+        return self
+
+    def depth_source(self, depth_topic: str, camera_info_topic: Optional[str] = None, **options: Any) -> Any:
+        """A :class:`~samstream.ros2.spatial.Ros2DepthSource` on this sink's node (pass it as
+        ``Pipeline(depth=...)``); its counters are in :meth:`depth_stats`."""
+        from .spatial import Ros2DepthSource
+
+        src = Ros2DepthSource(depth_topic, camera_info_topic, runtime=self.runtime, **options)
+        self.depth_sources.append(src)
+        return src
+
+    def depth_stats(self) -> list:
+        """The :class:`~samstream.ros2.spatial.DepthSourceStats` of each depth source."""
+        return [d.stats() for d in self.depth_sources]
 
     # -- wiring ----------------------------------------------------------------------------------
     def attach(self, pipeline: Any) -> "Ros2Sink":
@@ -232,12 +273,17 @@ class Ros2Sink:
         return header_dict(stamp_from_seconds(frame.timestamp), self.frame_id)
 
     # -- sink --------------------------------------------------------------------------------------
-    def write(self, frame: Frame, seg: Segmentation) -> None:
+    def write_3d(self, frame: Frame, seg: Segmentation, objs: Any) -> None:
+        """A result with its 3-D objects (the pipeline calls this instead of :meth:`write` when depth
+        matched the frame): the 2-D topics as usual, plus ``objects`` / ``objects/points``."""
+        self.write(frame, seg, objs)
+
+    def write(self, frame: Frame, seg: Segmentation, objs: Any = None) -> None:
         if self.control is not None:
             self.control.observe(frame)
         if not self.publishing or self._closed:
             return
-        item = (frame, seg, self.header_for(frame))
+        item = (frame, seg, self.header_for(frame), objs)
         if not self._threaded:
             self._publish(*item)
             return
@@ -260,7 +306,7 @@ class Ros2Sink:
             except Exception as exc:  # never let the publishing thread die
                 self._error("publish_errors", f"publishing failed: {type(exc).__name__}: {exc}")
 
-    def _publish(self, frame: Frame, seg: Segmentation, header: dict) -> None:
+    def _publish(self, frame: Frame, seg: Segmentation, header: dict, objs: Any = None) -> None:
         if not self.context.ok():
             return
         labels = seg.label_map()
@@ -283,6 +329,17 @@ class Ros2Sink:
             over = draw_overlay(frame.image, seg, self.overlay_alpha)
             pub.publish(dict_to_msg(image_dict(header, over, "bgr8"), self._Image()))
             self._inc("overlay")
+        if objs is not None:
+            from .spatial import detections3d_dict, pointcloud2_dict
+
+            pub = self.pubs.get("objects")
+            if pub is not None:
+                pub.publish(dict_to_msg(detections3d_dict(objs, header), self._Detection3DArray()))
+                self._inc("objects")
+            pub = self.pubs.get("objects/points")
+            if pub is not None and pub.get_subscription_count() > 0:
+                pub.publish(dict_to_msg(pointcloud2_dict(objs, header, self.max_points), self._PointCloud2()))
+                self._inc("objects/points")
         self._inc("frames_published")
 
     def _inc(self, key: str) -> None:

@@ -2,7 +2,8 @@
 
 The same topics and content as the live node (:mod:`samstream.ros2`): ``<ns>/mask`` (mono8 label
 map), ``<ns>/mask/compressed`` (PNG, ``"mono8; png compressed"``), ``<ns>/detections``
-(``vision_msgs/msg/Detection2DArray``) and, with ``overlay=True``, ``<ns>/overlay`` (bgr8). Foxglove
+(``vision_msgs/msg/Detection2DArray``), with ``overlay=True``, ``<ns>/overlay`` (bgr8) and, for
+results with depth (``write_3d``), ``<ns>/objects`` (``vision_msgs/msg/Detection3DArray``). Foxglove
 Studio opens the file, ``ros2 bag info/play`` too (MCAP storage plugin), and any ``mcap-ros2``
 reader decodes it. Written with the ``mcap`` + ``mcap-ros2-support`` packages only: no rclpy, no
 ROS install needed (``pip install 'samstream[ros]'`` brings both on any Python).
@@ -83,6 +84,7 @@ class McapSink:
         self.png_level, self.overlay_alpha = int(png_level), float(overlay_alpha)
         keys = ["mask", "detections"] + (["mask/compressed"] if compressed else []) + (["overlay"] if overlay else [])
         self.topics = dict(zip(keys, iter_topics(namespace, keys)))
+        self.namespace = namespace
         self._file = open(self.path, "wb")
         self._writer = Writer(self._file)
         self._schemas = {k: self._writer.register_msgdef(TOPIC_TYPES[k], concatenated(TOPIC_TYPES[k])) for k in keys}
@@ -169,6 +171,7 @@ class McapSink:
 
     def _write(self, frame: Frame, seg: Segmentation, header: Optional[dict], objs: Any = None) -> None:
         from ..ros2.conversions import (
+            iter_topics,
             compressed_png_dict,
             detections_dict,
             header_dict,
@@ -191,6 +194,18 @@ class McapSink:
                 msg["data"] = msg["data"].tobytes()
             self._writer.write_message(topic, self._schemas[key], msg, log_time=now,
                                        publish_time=stamp_ns, sequence=self._seq)
+            self.messages += 1
+        if objs is not None:  # results with depth: <ns>/objects (Detection3DArray), channel made on first use
+            from ..ros2.spatial import detections3d_dict
+
+            if "objects" not in self._schemas:
+                from ..ros2.msgdefs import TOPIC_TYPES, concatenated
+
+                self._schemas["objects"] = self._writer.register_msgdef(TOPIC_TYPES["objects"],
+                                                                        concatenated(TOPIC_TYPES["objects"]))
+                self.objects_topic = iter_topics(self.namespace, ["objects"])[0]
+            self._writer.write_message(self.objects_topic, self._schemas["objects"], detections3d_dict(objs, header),
+                                       log_time=now, publish_time=stamp_ns, sequence=self._seq)
             self.messages += 1
         if self._fox_channels:
             from .foxglove import foxglove_messages

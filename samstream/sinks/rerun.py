@@ -65,10 +65,10 @@ class RerunSink:
                 raise FileNotFoundError(f"folder {self.path.parent} does not exist: create it or pick another --rerun-save path.")
         self.rec = rr.RecordingStream(application_id)
         if self.path is not None:
-            self.rec.save(str(self.path))
+            self.rec.save(str(self.path), default_blueprint=self.blueprint())
             self.target = str(self.path)
         elif spawn:
-            self.rec.spawn()
+            self.rec.spawn(default_blueprint=self.blueprint())
             self.target = "viewer"
         else:
             self.rec.connect_grpc(grpc_url) if grpc_url else self.rec.connect_grpc()
@@ -79,6 +79,21 @@ class RerunSink:
         self._had_3d = False
         self._worker = LatestWorker(self._log, name="samstream-rerun", threaded=threaded)
         self._closed = False
+
+    def blueprint(self):
+        """The default layout: the camera with segmentation and boxes, the 3-D objects, scores and timings."""
+        import rerun.blueprint as rrb
+
+        return rrb.Blueprint(
+            rrb.Horizontal(
+                rrb.Spatial2DView(origin="camera", name="camera + masks"),
+                rrb.Spatial3DView(origin="world", name="objects in 3-D (camera optical frame, m)",
+                                  eye_controls=rrb.EyeControls3D(position=[1.1, -0.9, 0.2], look_target=[-0.1, 0.0, 1.5],
+                                                                 eye_up=[0, -1, 0])),
+                rrb.Vertical(rrb.TimeSeriesView(origin="scores", name="scores"),
+                             rrb.TimeSeriesView(origin="timings", name="timings (ms)")),
+                column_shares=[2, 2, 1]),
+            rrb.TimePanel(state="collapsed"), rrb.SelectionPanel(state="collapsed"), rrb.BlueprintPanel(state="collapsed"))
 
     @property
     def records_to_rrd(self) -> Optional[Path]:
@@ -121,8 +136,8 @@ class RerunSink:
             self._known |= new
             infos = [rr.AnnotationInfo(id=i, label=f"object {i}", color=tuple(reversed(colour_for(i))))
                      for i in sorted(self._known)]
-            rec.log("camera", rr.AnnotationContext([rr.AnnotationInfo(id=0, label="background", color=(0, 0, 0))] + infos),
-                    static=True)
+            rec.log("camera", rr.AnnotationContext([rr.AnnotationInfo(id=0, label="background", color=(0, 0, 0, 0))]
+                                                   + infos), static=True)
         ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if ok:
             rec.log("camera/image", rr.EncodedImage(contents=buf.tobytes(), media_type="image/jpeg"))

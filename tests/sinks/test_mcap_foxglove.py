@@ -51,6 +51,7 @@ def test_foxglove_schemas_recorded_and_ros_channels_unchanged(tmp_path):
 
     ros = {t: v for t, v in f_chans.items() if not t.startswith("/samstream/foxglove/")}
     assert ros == p_chans and all(v[0] == "cdr" for v in ros.values())
+    assert p_chans["/samstream/objects"][1] == "vision_msgs/msg/Detection3DArray"  # with depth: 3-D as ROS too
     assert {t: f_counts[t] for t in ros} == dict(p_counts) == {t: FRAMES for t in p_chans}
     assert fox_stats["record"]["messages"] == plain_stats["record"]["messages"] == FRAMES * len(p_chans)
 
@@ -73,6 +74,9 @@ def test_foxglove_schemas_recorded_and_ros_channels_unchanged(tmp_path):
         decoded = [m for *_, m in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages(
             topics=list(ros))]
     assert len(decoded) == FRAMES * len(ros)
+    objects = [m for m in decoded if hasattr(m, "detections") and m.detections and hasattr(m.detections[0].bbox, "size")]
+    assert len(objects) == FRAMES and objects[0].detections[0].id == "1"
+    assert 0.5 < objects[0].detections[0].bbox.center.position.z < 4.6
 
 
 def test_record_foxglove_needs_record(tmp_path):
