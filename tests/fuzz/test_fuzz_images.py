@@ -148,13 +148,6 @@ def test_samstream_segment_answers_with_a_mask_or_one_error_line(files, tmp_path
         assert lines and lines[-1].startswith("samstream segment: error: ") and "Traceback" not in err, err
 
 
-@pytest.mark.slow
-def test_samstream_segment_of_a_10000x10000_image(files, tmp_path, capsys):
-    """100 megapixels through the classic backend: it works (about 35 s and 2.5 GB on 2 cores: slow)."""
-    rc = main(["segment", str(files["huge_10000x10000.png"]), "--point", "5000,5000", "-o", str(tmp_path / "m.png")])
-    assert rc in (0, 2), capsys.readouterr().err
-
-
 def test_init_mask_reader(files):
     from samstream.eval import read_mask
 
