@@ -87,7 +87,7 @@ def test_page_actions_with_random_values(demo):
     client = Client(url, verbose=False)
     client.predict(api_name="/on_load")
     endpoints = ["/on_box", "/on_mode", "/on_alpha", "/on_remove", "/on_hide", "/on_model", "/on_input"]
-    tried, answers, unexpected, findings = set(), 0, [], []
+    tried, refused, answers, unexpected, findings = set(), set(), 0, [], []
     for i in range(70):
         api = "/on_box" if i % 2 == 0 else RNG.choice(endpoints)  # the box field: half of the loop
         value = _rand_value() if i % 4 else _rand_text(40)
@@ -98,9 +98,12 @@ def test_page_actions_with_random_values(demo):
             out = client.predict(value, api_name=api)
         except Exception as exc:  # Gradio's own validation (AppError) or a client-side JSON refusal
             assert "unexpected error" not in str(exc), (api, value, exc)
+            refused.add((api, repr(value)))
             continue
         answers += 1
         text = json.dumps(out, default=str)
+        if "\u26a0" in json.dumps(out, default=str, ensure_ascii=False):  # the page's warning message
+            refused.add((api, repr(value)))
         if "unexpected error" in text:
             known = any(api == k_api and k_msg in text for k_api, k_msg in KNOWN_UI_FINDINGS)
             (findings if known else unexpected).append((api, value, text))
@@ -109,7 +112,7 @@ def test_page_actions_with_random_values(demo):
     assert not unexpected, unexpected[:5]
     assert answers >= 10 and p.poll() is None, procs.log(p)[-3000:]
     tally("live view page actions (box field, mode, opacity, remove, hide, model, input) via the Gradio API",
-          tried, "seeded random strings/numbers/NaN/huge/wrong types from another process")
+          tried, "seeded random strings/numbers/NaN/huge/wrong types from another process", rejected=refused)
 
 
 def _raw(port: int, method: str, path: str, body: bytes = b"", headers=None) -> int:
