@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from relhelpers import rss_kb, tally
-from ros2_testutil import PY
 
 HELPER = Path(__file__).resolve().parent / "helpers" / "ros_fuzz_inputs.py"
 
