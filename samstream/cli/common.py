@@ -62,7 +62,11 @@ def read_image(path: Path):
 
     if not path.is_file():
         raise FileNotFoundError(f"image {path} does not exist: check the path.")
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    try:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # e.g. a header claiming more pixels than OpenCV's limit
+        raise ValueError(f"{path} is not a readable image ({str(exc).strip().splitlines()[-1][-100:]}): "
+                         "use a .jpg/.png/.bmp/.webp file of at most 1 gigapixel.") from None
     if img is None:
         raise ValueError(f"{path} is not a readable image: use a .jpg/.png/.bmp/.webp file.")
     return img

@@ -70,10 +70,12 @@ def read_mask(path: Union[str, Path]) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mask file {path} does not exist (expected {LAYOUT}).")
-    if _png_colour_type(path) == 3:
-        arr = _read_palette_png(path)
-    else:
-        arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    try:
+        arr = _read_palette_png(path) if _png_colour_type(path) == 3 else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    except Exception as exc:  # cv2.error (over OpenCV's pixel limit), Pillow's errors (truncated, bomb)
+        raise ValueError(f"could not read the mask {path} ({type(exc).__name__}: {str(exc).strip()[-120:]}): "
+                         "expected an 8-bit grey or palette PNG.") from None
+    if _png_colour_type(path) != 3:
         if arr is None:
             raise ValueError(f"could not read the mask {path}: expected an 8-bit grey or palette PNG.")
         if arr.ndim == 3:

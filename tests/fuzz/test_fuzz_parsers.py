@@ -16,8 +16,7 @@ import math
 import string
 
 import numpy as np
-import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from relhelpers import examples, tally
 

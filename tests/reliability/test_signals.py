@@ -2,7 +2,7 @@
 
 ``samstream run --out v.mp4 --record f.mcap --stats-json s.json``, ``samstream demo`` and the ROS 2
 node (``samstream_ros/node.py``) each get a signal a few seconds into a live stream. They must exit
-within :data:`relhelpers.STOP_BUDGET_S` (2 s) with 130 (SIGINT) / 143 (SIGTERM) (the ROS node: 0,
+within :data:`relhelpers.STOP_BUDGET_S` (2 s; 5 s on an overloaded machine, see ``stop_budget``) with 130 (SIGINT) / 143 (SIGTERM) (the ROS node: 0,
 as ``ros2 launch`` expects), and leave: a video that OpenCV plays to its last written frame, an MCAP
 that the ``mcap`` reader opens (summary and footer written) holding one message per ROS topic for
 every frame published, and a complete stats JSON. MCAP messages are counted per topic from RAW
@@ -21,7 +21,7 @@ import pytest
 from relhelpers import (
     ROOT,
     SIGNALS,
-    STOP_BUDGET_S,
+    stop_budget,
     free_port,
     mcap_counts,
     signal_and_wait,
@@ -53,7 +53,7 @@ def test_run_stops_cleanly_and_keeps_every_frame(procs, tmp_path, signame):
     log = procs.log(p)
     print(f"{signame}: exit {rc} after {elapsed:.2f} s")
     assert rc == 128 + SIGNALS[signame], log[-3000:]
-    assert elapsed < STOP_BUDGET_S, f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
+    assert elapsed < stop_budget(), f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
     assert "Traceback" not in log, log[-3000:]
     assert f"{signame}: stopping cleanly" in log
 
@@ -137,7 +137,7 @@ def test_demo_stops_cleanly(procs, tmp_path, signame):
     log = procs.log(p)
     print(f"demo {signame}: exit {rc} after {elapsed:.2f} s")
     assert rc == 128 + SIGNALS[signame], log[-3000:]
-    assert elapsed < STOP_BUDGET_S, f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
+    assert elapsed < stop_budget(), f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
     assert "Traceback" not in log, log[-3000:]
     assert not up()
 
@@ -154,7 +154,7 @@ def test_ros2_node_stops_cleanly_and_its_recording_is_complete(ros_procs, tmp_pa
     log = ros_procs.log(node)
     print(f"node {signame}: exit {rc} after {elapsed:.2f} s")
     assert rc == 0, log[-3000:]  # what ros2 launch counts as a clean exit
-    assert elapsed < STOP_BUDGET_S, f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
+    assert elapsed < stop_budget(), f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
     assert "Traceback" not in log and f"shutting down ({signame})" in log, log[-3000:]
     done = [ln for ln in log.splitlines() if "done: " in ln]
     rec = [ln for ln in log.splitlines() if "recorded " in ln]
