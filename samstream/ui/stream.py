@@ -204,7 +204,7 @@ class Stream:
         """Switch model: load it first (errors raise, the old one keeps running), then restart."""
         from ..engine import load_predictor
 
-        model = (model or "").strip()
+        model = model.strip() if isinstance(model, str) else ""
         if not model:
             raise ValueError("pick a model: classic, or one exported with `samstream export NAME`.")
         try:
