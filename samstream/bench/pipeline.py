@@ -10,6 +10,10 @@ from ..geometry import mask_box
 from ..utils import log
 
 
+def _pct(values: list, q: float):
+    return round(float(np.percentile(values, q)), 1) if values else None
+
+
 # -- pipeline benchmark ------------------------------------------------------------------------
 def _gt_box(labels: np.ndarray, oid: int) -> list[float]:
     return mask_box(labels == oid).tolist()
@@ -21,6 +25,12 @@ def bench_pipeline(model: str, seconds: float = 15.0, objects: int = 1, fps: flo
 
     Both read the same live synthetic stream (``width`` x ``height`` at ``fps``, newest-frame
     capture): the naive loop runs the full predictor (encode + decode) on each frame it gets.
+
+    Tracker figures (samstream run): ``tracker_ms_per_frame`` is the median main-thread time of
+    ``Tracker.track`` (flow + propagation + merging keyframes; the encoder runs beside it),
+    ``tracker_ms_per_frame_per_object`` that over ``objects``; ``staleness_*`` is the age of the
+    keyframe behind each published mask (``frame_index - keyframe_index``), median and p90, in
+    frames and in ms of capture time.
     """
     from ..engine import load_predictor
     from ..engine.base import DecoderPrompt
@@ -45,7 +55,9 @@ def bench_pipeline(model: str, seconds: float = 15.0, objects: int = 1, fps: flo
 
         src = open_source(spec)
         lat, n_mask, n = [], 0, 0
-        track_ms = []
+        track_ms, flow_ms = [], []
+        stamps: dict[int, float] = {}  # frame index -> capture time, for the keyframe age in ms
+        age_frames, age_ms = [], []
         t_end = time.time() + seconds
         with Pipeline(src, predictor=predictor, prompts=[Prompt(k, box=b) for k, b in boxes.items()]) as pipe:
             t0 = time.time()
@@ -54,14 +66,27 @@ def bench_pipeline(model: str, seconds: float = 15.0, objects: int = 1, fps: flo
                 n += 1
                 n_mask += int(len(seg) > 0 and all(m.any() for m in seg.masks))
                 lat.append((now - seg.timestamp) * 1e3)
-                track_ms.append(pipe.tracker.stats.track_ms)
+                st = pipe.tracker.stats
+                track_ms.append(st.track_ms)
+                flow_ms.append(st.flow_ms)
+                stamps[seg.frame_index] = seg.timestamp
+                stamps.pop(seg.frame_index - 600, None)
+                if seg.keyframe_index >= 0 and len(seg) and not all(seg.lost):
+                    # staleness: how old the keyframe behind this published mask is
+                    age_frames.append(seg.frame_index - seg.keyframe_index)
+                    if seg.keyframe_index in stamps:
+                        age_ms.append((seg.timestamp - stamps[seg.keyframe_index]) * 1e3)
                 if now > t_end:
                     break
             elapsed = time.time() - t0
             m = pipe.metrics()
         return {"frames": n, "results_per_s": n / elapsed, "masks_per_s": n_mask / elapsed,
                 "latency_ms_median": float(np.median(lat)), "source_dropped": m.dropped_frames,
-                "tracker_ms_per_frame": float(np.median(track_ms)), "keyframes": m.keyframes,
+                "tracker_ms_per_frame": float(np.median(track_ms)), "flow_ms_per_frame": float(np.median(flow_ms)),
+                "tracker_ms_per_frame_p90": float(np.percentile(track_ms, 90)),
+                "staleness_frames_median": _pct(age_frames, 50), "staleness_frames_p90": _pct(age_frames, 90),
+                "staleness_ms_median": _pct(age_ms, 50), "staleness_ms_p90": _pct(age_ms, 90),
+                "keyframes": m.keyframes,
                 "keyframes_failed": m.keyframes_failed, "encoder_latency_ms": m.encoder_latency_ms}
 
     def run_naive() -> dict:
@@ -92,4 +117,6 @@ def bench_pipeline(model: str, seconds: float = 15.0, objects: int = 1, fps: flo
             "seconds": seconds, "naive": naive, "samstream": ours,
             "masks_per_s_ratio": round(ours["masks_per_s"] / max(naive["masks_per_s"], 1e-9), 2),
             "results_per_s_ratio": round(ours["results_per_s"] / max(naive["results_per_s"], 1e-9), 2),
-            "tracker_ms_per_frame_per_object": round(ours["tracker_ms_per_frame"] / max(1, objects), 2)}
+            "tracker_ms_per_frame_per_object": round(ours["tracker_ms_per_frame"] / max(1, objects), 2),
+            "staleness_frames_median": ours["staleness_frames_median"], "staleness_frames_p90": ours["staleness_frames_p90"],
+            "staleness_ms_median": ours["staleness_ms_median"], "staleness_ms_p90": ours["staleness_ms_p90"]}
