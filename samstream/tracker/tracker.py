@@ -81,6 +81,7 @@ class TrackerConfig:
             rounding at every step) and publish ``>= 0.5``; ``False`` re-binarises every frame.
         snap_radius: radius (full-res pixels) of a guided filter that snaps each propagated mask's
             boundary to image edges (default 2); 0 = off.
+        snap_late: also snap a late keyframe's mask after it is moved forward to the current frame.
         snap_eps: the guided filter's regularisation (intensity variance, image in ``[0, 1]``).
         keyframe_interval: sync mode: refresh every N frames; async mode: minimum frames between
             keyframes (0 = as often as the encoder is free).
@@ -101,6 +102,7 @@ class TrackerConfig:
     soft_masks: bool = True
     snap_radius: int = 2
     snap_eps: float = 0.001
+    snap_late: bool = True
     keyframe_interval: int = 0
     lost_score: float = 0.35
     min_area_frac: float = 0.0005
@@ -384,6 +386,9 @@ class Tracker:
                 applied = True
                 continue
             moved = self._carry(m, key_index, frame.index)
+            if moved is not None and key_index != frame.index and self.config.snap_radius > 0 and self.config.snap_late:
+                moved = guided_snap(cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY) if frame.image.ndim == 3 else frame.image,
+                                    moved, self.config.snap_radius, self.config.snap_eps)
             if moved is None:
                 self._count(keyframes_failed=self._stats.keyframes_failed + 1,
                             last_error=f"refresh_masks: frame {key_index} is older than the flow ring "
