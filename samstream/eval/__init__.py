@@ -9,6 +9,8 @@
   the first annotated frame's ground truth (:func:`prompt_from_mask`), and scores every later one.
 * :mod:`.results`: :class:`ObjectResult`, :class:`SequenceResult`, :class:`EvalResult` (JSON round trip).
 * :mod:`.baseline`: :class:`FlowWarpBaseline`, the naive optical-flow tracker to compare against.
+* :mod:`.oracle`: :func:`evaluate_oracle`, the oracle-keyframe protocol (ground truth every K
+  frames, delivered L frames late), :func:`oracle_table`, :func:`render_oracle_chart`.
 * :mod:`.render`: :func:`render_chart` (per-sequence J/F bars) and :func:`render_overlay_strip`.
 
 Command line (samstream's tracker beside the flow baseline)::
@@ -16,10 +18,11 @@ Command line (samstream's tracker beside the flow baseline)::
     samstream eval ../shared/data/vos --prompt-mode mask --json eval.json --chart eval.png --overlays overlays/
 """
 
-from .baseline import FlowWarpBaseline
+from .baseline import FlowCache, FlowWarpBaseline
 from .data import VideoSequence, load_sequences, read_mask
 from .metrics import DEFAULT_BOUND_TH, boundary_f, boundary_map, boundary_prf, boundary_tolerance, region_similarity
 from .render import render_chart, render_overlay_strip
+from .oracle import OracleResult, OracleRun, evaluate_oracle, oracle_table, render_oracle_chart
 from .results import EvalResult, ObjectResult, SequenceResult
 from .runner import PROMPT_MODES, TrackerLike, evaluate, interior_point, mask_to_box, prompt_from_mask
 
@@ -41,6 +44,12 @@ __all__ = [
     "EvalResult",
     "evaluate",
     "FlowWarpBaseline",
+    "FlowCache",
+    "evaluate_oracle",
+    "OracleResult",
+    "OracleRun",
+    "oracle_table",
+    "render_oracle_chart",
     "render_chart",
     "render_overlay_strip",
     "PROMPT_MODES",
