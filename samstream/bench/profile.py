@@ -25,7 +25,8 @@ def profile_encoder(model: str, precision: str = "fp32", runs: int = 3, top: int
     compiled = core.compile_model(core.read_model(ir), "CPU", cfg)
     req = compiled.create_infer_request()
     img, _, _ = _frame()
-    inp = OVSamModel.encoder_input_for(img, int(exported.meta["encoder_side"]), exported.meta["pixel_mean"])
+    inp = OVSamModel.encoder_input_for(img, int(exported.meta["encoder_side"]), exported.meta["pixel_mean"],
+                                       ir_version=int(exported.meta.get("ir_version", 1)))
     req.infer({0: inp})
     by_type: dict[str, float] = {}
     total = 0.0
