@@ -58,3 +58,15 @@ def test_bench_rows_carry_efficiency_and_peers(tiny_export):
     assert ("encoder", "openvino/fp32", "onnxruntime/fp32") in ratios
     assert ("decoder", "openvino/fp32", "pytorch/fp32") in ratios
     assert ("encoder", "openvino/int8", "openvino/fp32") in ratios
+
+
+def test_interleaved_rounds_time_every_call_its_own_number_of_times():
+    from samstream.bench.models import Interleaved
+
+    calls = {"a": 0, "b": 0}
+    sched = Interleaved()
+    sched.add({"runs": 2, "name": "a"}, lambda: calls.__setitem__("a", calls["a"] + 1))
+    sched.add({"runs": 5, "name": "b"}, lambda: calls.__setitem__("b", calls["b"] + 1))
+    rows = sched.run()
+    assert calls == {"a": 3, "b": 6}  # one warm-up each + its runs
+    assert [r["name"] for r in rows] == ["a", "b"] and all(r["median_ms"] >= 0 for r in rows)
