@@ -22,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["CpuIsa", "PeakResult", "cpu_isa", "measure_peak"]
+__all__ = ["CpuIsa", "PeakResult", "cpu_isa", "measure_peak", "gemm_call"]
 
 _FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16",
           "amx_tile", "amx_bf16", "amx_int8")
@@ -137,20 +137,28 @@ def _gemm_model(n: int, int8: bool, seed: int = 0):
     return ov.Model([y], [a], f"gemm{n}{'_int8' if int8 else ''}")
 
 
-def _time_gemm(n: int, int8: bool, hint: str, runs: int, threads: int) -> float:
+def gemm_call(n: int, precision: str, threads: int = 0):
+    """A compiled, warmed ``N^3`` GEMM in ``precision`` (``fp32``/``bf16``/``int8``): a no-argument call
+    that runs it once (``2 N^3`` FLOPs), to time alone or among other calls."""
     import openvino as ov
 
+    hint = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}[precision]
     cfg = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": hint}
     if threads:
         cfg["INFERENCE_NUM_THREADS"] = int(threads)
-    compiled = ov.Core().compile_model(_gemm_model(n, int8), "CPU", cfg)
+    compiled = ov.Core().compile_model(_gemm_model(n, precision == "int8"), "CPU", cfg)
     req = compiled.create_infer_request()
     x = np.random.default_rng(1).standard_normal((n, n)).astype(np.float32)
     req.infer({0: x})  # warm-up: weight repacking, first-touch
+    return lambda: req.infer({0: x})
+
+
+def _time_gemm(n: int, precision: str, runs: int, threads: int) -> float:
+    call = gemm_call(n, precision, threads)
     best = float("inf")
     for _ in range(max(1, runs)):
         t0 = time.perf_counter()
-        req.infer({0: x})
+        call()
         best = min(best, time.perf_counter() - t0)
     return 2.0 * n ** 3 / best / 1e9
 
@@ -175,6 +183,5 @@ def measure_peak(n: int = 2048, runs: int = 3, threads: int = 0, precisions=("fp
         if prec == "int8" and not isa.int8_fast:
             skipped[prec] = "no VNNI/AMX on this CPU: INT8 has no throughput advantage here"
             continue
-        hint = {"fp32": "f32", "bf16": "bf16", "int8": "f32"}[prec]
-        gflops[prec] = _time_gemm(n, prec == "int8", hint, runs, threads)
+        gflops[prec] = _time_gemm(n, prec, runs, threads)
     return PeakResult(gemm_n=n, threads=threads, runs=runs, gflops=gflops, skipped=skipped, isa=isa)

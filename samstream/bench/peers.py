@@ -92,12 +92,28 @@ def _rec(model, backend, stage, size, ms, runs, weights):
             "median_ms": round(ms, 2), "runs": runs, "weights": weights}
 
 
+class _Now:
+    """Times each call as it is added (when no interleaved scheduler is given)."""
+
+    def __init__(self):
+        self.records: list[dict] = []
+
+    def add(self, record: dict, fn) -> None:
+        record["median_ms"] = round(time_call(fn, record["runs"]), 2)
+        self.records.append(record)
+
+
 def bench_peers(exported: ExportedModel, runs: int, threads: int = 0,
-                backends=PEER_BACKENDS) -> list[dict]:
+                backends=PEER_BACKENDS, sched=None) -> list[dict]:
     """Encoder and decoder median ms of ONNX Runtime and PyTorch on ``exported``'s model.
 
+    ``sched``: an object with ``add(record, fn)`` that times later (``bench.models.Interleaved``,
+    rounds shared with OpenVINO); without it each call is timed now and the records returned.
+    PyTorch keeps ``threads`` (all cores when 0) as its thread count afterwards.
     A missing runtime is skipped with a note on stderr (``pip install 'samstream[bench]'``).
     """
+    now = _Now() if sched is None else None
+    sched = sched or now
     try:
         import torch
     except ImportError:
@@ -109,36 +125,38 @@ def bench_peers(exported: ExportedModel, runs: int, threads: int = 0,
     n_threads = threads or os.cpu_count() or 1
     sam = torch_model_for(exported)
     x = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 3, S, S)).astype(np.float32))
-    out: list[dict] = []
     enc_runs = max(2, runs // 4) if spec.arch == "vit_b" else runs
     if "pytorch" in backends:
         log(f"bench: {exported.model} pytorch eager fp32 ...")
-        old = torch.get_num_threads()
         torch.set_num_threads(n_threads)
-        try:
-            with torch.no_grad():
-                emb = sam.image_encoder(x)
-                enc = time_call(lambda: sam.image_encoder(x), enc_runs)
-                from ..models.export import _decoder_module
+        from ..models.export import _decoder_module
 
-                dec_mod = _decoder_module(sam)
-                args = _decoder_args(torch, emb, L)
-                dec = time_call(lambda: dec_mod(*args), runs * 3)
-        finally:
-            torch.set_num_threads(old)
-        out += [_rec(exported.model, "pytorch", "encoder", str(S), enc, enc_runs, weights),
-                _rec(exported.model, "pytorch", "decoder", str(S), dec, runs * 3, weights)]
+        with torch.no_grad():
+            emb = sam.image_encoder(x)
+        dec_mod = _decoder_module(sam)
+        args = _decoder_args(torch, emb, L)
+
+        def enc_call():
+            with torch.no_grad():
+                return sam.image_encoder(x)
+
+        def dec_call():
+            with torch.no_grad():
+                return dec_mod(*args)
+
+        sched.add(_rec(exported.model, "pytorch", "encoder", str(S), 0.0, enc_runs, weights), enc_call)
+        sched.add(_rec(exported.model, "pytorch", "decoder", str(S), 0.0, runs * 3, weights), dec_call)
     if "onnxruntime" in backends:
         try:
             import onnxruntime as ort
         except ImportError:
             log("bench: onnxruntime not installed, skipping its rows (pip install 'samstream[bench]')")
-            return out
+            return now.records if now is not None else []
         try:
             enc_p, dec_p = _onnx_files(sam, exported, S, L)
         except Exception as exc:  # an exporter limitation must not sink the whole benchmark
             log(f"bench: ONNX export of {exported.model} failed ({str(exc).splitlines()[0][:200]}); no ONNX Runtime rows")
-            return out
+            return now.records if now is not None else []
         log(f"bench: {exported.model} onnxruntime cpu fp32 ({ort.__version__}) ...")
         so = ort.SessionOptions()
         so.intra_op_num_threads = n_threads
@@ -146,14 +164,14 @@ def bench_peers(exported: ExportedModel, runs: int, threads: int = 0,
         es = ort.InferenceSession(str(enc_p), so, providers=["CPUExecutionProvider"])
         xn = x.numpy()
         emb = es.run(None, {"image": xn})[0]
-        enc = time_call(lambda: es.run(None, {"image": xn}), enc_runs)
         ds = ort.InferenceSession(str(dec_p), so, providers=["CPUExecutionProvider"])
         feeds = dict(zip([i.name for i in ds.get_inputs()],
-                         [a.numpy() if hasattr(a, "numpy") else a for a in _decoder_args(torch, torch.from_numpy(emb), L)]))
-        dec = time_call(lambda: ds.run(None, feeds), runs * 3)
-        out += [_rec(exported.model, "onnxruntime", "encoder", str(S), enc, enc_runs, weights),
-                _rec(exported.model, "onnxruntime", "decoder", str(S), dec, runs * 3, weights)]
-    return out
+                         [a.numpy() for a in _decoder_args(torch, torch.from_numpy(emb), L)]))
+        sched.add(_rec(exported.model, "onnxruntime", "encoder", str(S), 0.0, enc_runs, weights),
+                  lambda: es.run(None, {"image": xn}))
+        sched.add(_rec(exported.model, "onnxruntime", "decoder", str(S), 0.0, runs * 3, weights),
+                  lambda: ds.run(None, feeds))
+    return now.records if now is not None else []
 
 
 def ort_version() -> Optional[str]:

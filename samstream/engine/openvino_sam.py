@@ -97,6 +97,12 @@ class OVSamModel:
         self.prompt_side = int(meta["prompt_side"])
         self.low_res_side = int(meta["low_res_side"])
         self.pixel_mean_bgr = tuple(reversed([float(v) for v in meta["pixel_mean"]]))
+        #: 2: the IR takes the resized unpadded image and zero-pads after normalisation (exact SAM);
+        #: 1: older exports, a mean-colour-padded square (still loaded; re-export for exactness)
+        self.ir_version = int(meta.get("ir_version", 1))
+        if self.ir_version > 2:
+            raise ValueError(f"{exported.folder} was exported by a newer samstream (ir_version {self.ir_version}): "
+                             f"upgrade samstream or re-run `samstream export {exported.model}`.")
         try:
             hint = self.encoder.get_property("INFERENCE_PRECISION_HINT")
             self.exec_precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
@@ -125,12 +131,22 @@ class OVSamModel:
         return SquareFrame(orig_hw=orig_hw, side=self.prompt_side, low_res=self.low_res_side)
 
     def encoder_input(self, image: np.ndarray) -> np.ndarray:
-        """``uint8 (H, W, 3)`` BGR -> ``uint8 (1, S, S, 3)`` (resized, mean-padded)."""
-        return self.encoder_input_for(image, self.encoder_side, list(reversed(self.pixel_mean_bgr)))
+        """The encoder IR's input for one frame: ``uint8 (H, W, 3)`` BGR -> ``uint8 (1, h, w, 3)`` BGR.
+
+        ``(h, w)`` = the frame resized so its longest side is ``encoder_side`` (PIL bilinear, as
+        segment-anything's ``ResizeLongestSide``), unpadded: the IR normalises and zero-pads it to
+        the square, as SAM does. Exports older than that (``ir_version`` 1) get the old
+        ``(1, S, S, 3)`` mean-colour-padded square. This is the one place that builds the input.
+        """
+        return self.encoder_input_for(image, self.encoder_side, list(reversed(self.pixel_mean_bgr)),
+                                      ir_version=self.ir_version)
 
     @staticmethod
-    def encoder_input_for(image: np.ndarray, side: int, pixel_mean_rgb) -> np.ndarray:
+    def encoder_input_for(image: np.ndarray, side: int, pixel_mean_rgb=None, ir_version: int = 2) -> np.ndarray:
+        """:meth:`encoder_input` for an IR of input side ``side`` (``pixel_mean_rgb``: pad colour, v1 only)."""
         sq = SquareFrame(orig_hw=image.shape[:2], side=side)
+        if ir_version >= 2:
+            return sq.resize(image)[None]
         return sq.resize_pad(image, tuple(reversed([float(v) for v in pixel_mean_rgb])))[None]
 
     def decode(self, embeddings: np.ndarray, coords: np.ndarray, labels: np.ndarray,

@@ -1,7 +1,8 @@
 """Geometry shared by every backend: the SAM "resize longest side, pad bottom/right" frame.
 
 SAM-family encoders see a square ``S x S`` input (``S`` = 1024 for MobileSAM/SAM): the frame is
-scaled so its longest side is ``S`` and padded at the bottom/right. Decoders answer with
+scaled so its longest side is ``S`` (PIL bilinear, as segment-anything's ``ResizeLongestSide``) and,
+after normalisation, padded with zeros at the bottom/right (inside the encoder IR). Decoders answer with
 low-resolution logits ``(C, L, L)`` (``L = 256`` for ``S = 1024``) covering that padded square.
 These helpers convert between the original frame and those two frames, and are used by the
 OpenVINO predictor *and* the classic backend, so ``low_res_logits`` mean the same thing for both.
@@ -53,8 +54,26 @@ class SquareFrame:
         out[..., 1] *= nh / h
         return out
 
+    def resize(self, image: np.ndarray) -> np.ndarray:
+        """``uint8 (H, W, 3)`` -> ``uint8 (h, w, 3)`` with ``(h, w) = resized_hw`` (longest side ``S``), unpadded.
+
+        Exactly the official predictor's resize: segment-anything's ``ResizeLongestSide.apply_image``
+        is torchvision's ``resize`` of a PIL image, i.e. PIL's bilinear filter (antialiased when it
+        shrinks). The channel order is kept (each channel is resized on its own).
+        """
+        from PIL import Image
+
+        nh, nw = self.resized_hw
+        img = np.ascontiguousarray(image)
+        if (nh, nw) == img.shape[:2]:
+            return img
+        return np.asarray(Image.fromarray(img).resize((nw, nh), Image.BILINEAR))
+
     def resize_pad(self, image: np.ndarray, pad_value: tuple[float, float, float]) -> np.ndarray:
-        """``uint8 (H, W, 3)`` -> ``uint8 (S, S, 3)``: resized (area/linear) and padded with ``pad_value``."""
+        """``uint8 (H, W, 3)`` -> ``uint8 (S, S, 3)``: resized (area/linear) and padded with ``pad_value``.
+
+        The input of encoder IRs exported before samstream padded inside the IR (``ir_version`` 1).
+        """
         nh, nw = self.resized_hw
         interp = cv2.INTER_AREA if nh < image.shape[0] else cv2.INTER_LINEAR
         resized = cv2.resize(image, (nw, nh), interpolation=interp)
@@ -66,16 +85,23 @@ class SquareFrame:
     def logits_to_frame(self, logits: np.ndarray) -> np.ndarray:
         """Low-res logits ``(C, L, L)`` -> logits ``(C, H, W)`` float32 in the original frame.
 
-        Only the valid (unpadded) region is upsampled, with one bilinear resize per mask.
+        The same two bilinear resizes as segment-anything's ``postprocess_masks``, the first one
+        restricted to the valid (unpadded) region.
         """
         logits = np.asarray(logits, dtype=np.float32)
         nh, nw = self.resized_hw
-        vh = max(1, int(round(nh * self.low_res / self.side)))
-        vw = max(1, int(round(nw * self.low_res / self.side)))
         h, w = self.orig_hw
+        # SAM's postprocess_masks: bilinear L -> S (half-pixel centres), crop the valid (nh, nw),
+        # bilinear to (H, W). Stage 1 is computed only over the low-res rows/columns the valid region
+        # reads (plus one), at exactly the same scale, so its values are SAM's, at a fraction of the cost.
+        k = self.side / self.low_res
+        rh = min(self.low_res, int(np.ceil(nh / k)) + 1)
+        rw = min(self.low_res, int(np.ceil(nw / k)) + 1)
         out = np.empty((logits.shape[0], h, w), dtype=np.float32)
         for i, lg in enumerate(logits):
-            out[i] = cv2.resize(lg[:vh, :vw], (w, h), interpolation=cv2.INTER_LINEAR)
+            up = cv2.resize(np.ascontiguousarray(lg[:rh, :rw]), (int(round(rw * k)), int(round(rh * k))),
+                            interpolation=cv2.INTER_LINEAR)
+            out[i] = cv2.resize(np.ascontiguousarray(up[:nh, :nw]), (w, h), interpolation=cv2.INTER_LINEAR)
         return out
 
     def mask_to_logits(self, mask: np.ndarray, magnitude: float = 8.0) -> np.ndarray:

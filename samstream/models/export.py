@@ -1,8 +1,12 @@
 """Export SAM-family torch models to OpenVINO IR: encoder and prompt decoder, FP32/FP16/INT8.
 
-The encoder IR takes a ``uint8 (1, S, S, 3)`` **BGR** image already resized (longest side ``S``)
-and padded bottom/right with the mean colour; colour conversion, mean/std normalisation and the
-NHWC->NCHW layout change are folded into the model with ``PrePostProcessor``.
+The encoder IR (``ir_version`` 2) takes a ``uint8 (1, h, w, 3)`` **BGR** image resized so its
+longest side is ``S`` (``h, w`` dynamic, ``max(h, w) == S``; PIL bilinear as the official
+predictor, see ``SquareFrame.resize``), **unpadded**; colour conversion, mean/std normalisation and
+the NHWC->NCHW layout change are folded into the model with ``PrePostProcessor``, and the
+normalised image is padded bottom/right with exact zeros to ``S x S`` inside the graph, as
+segment-anything's ``Sam.preprocess`` does. (``ir_version`` 1 exports took a mean-colour-padded
+``(1, S, S, 3)`` square.)
 
 The decoder IR has a fixed input list (batch ``B`` objects, ``N`` points each, both dynamic):
 
@@ -60,6 +64,29 @@ def _resampled_cls():
 
 def _Resampled(encoder, side: int):
     return _resampled_cls()(encoder, side)
+
+
+#: the encoder IR's input contract; bumped when it changes (``meta.json`` records it)
+IR_VERSION = 2
+
+
+def _padded_cls():
+    torch = require_torch()
+
+    class PadToSquare(torch.nn.Module):
+        """``(1, 3, h, w)`` normalised image -> zero-padded bottom/right to ``(1, 3, S, S)`` -> encoder."""
+
+        def __init__(self, encoder, side: int):
+            super().__init__()
+            self.encoder, self.side = encoder, side
+
+        def forward(self, x):
+            h, w = x.shape[-2], x.shape[-1]
+            x = torch.nn.functional.pad(x, (0, self.side - w, 0, self.side - h))
+            # a constant shape, so everything after the pad is static in the IR
+            return self.encoder(x.reshape(1, 3, self.side, self.side))
+
+    return PadToSquare
 
 
 def _decoder_module(sam):
@@ -133,9 +160,11 @@ def _encoder_ir(sam, spec: ModelSpec):
     from openvino.preprocess import ColorFormat, PrePostProcessor
 
     torch = require_torch()
-    example = torch.zeros(1, 3, spec.encoder_side, spec.encoder_side)
+    S = spec.encoder_side
+    example = torch.zeros(1, 3, (S * 3) // 4, S)
     with torch.no_grad():
-        model = ov.convert_model(sam.image_encoder, example_input=example)
+        model = ov.convert_model(_padded_cls()(sam.image_encoder, S), example_input=example,
+                                 input=[([1, 3, -1, -1], ov.Type.f32)])
     model.inputs[0].get_tensor().set_names({"image"})
     model.outputs[0].get_tensor().set_names({"image_embeddings"})
     ppp = PrePostProcessor(model)
@@ -171,14 +200,14 @@ def _decoder_ir(sam, spec: ModelSpec, embed_shape):
 
 
 def calibration_frames(source: Optional[str], side: int, count: int) -> list[np.ndarray]:
-    """Up to ``count`` BGR frames for INT8 calibration, already resized+padded to ``side``.
+    """Up to ``count`` BGR frames for INT8 calibration, already resized to longest side ``side`` (unpadded).
 
     ``source`` is a folder of images, a video file, or ``None`` for deterministic synthetic
     scenes (textured moving objects, the same generator as the ``synthetic`` source).
     """
     import cv2
 
-    from ..engine.transforms import PIXEL_MEAN_RGB, SquareFrame
+    from ..engine.transforms import SquareFrame
 
     frames: list[np.ndarray] = []
     if source is None:
@@ -214,8 +243,7 @@ def calibration_frames(source: Optional[str], side: int, count: int) -> list[np.
             raise FileNotFoundError(f"--calib {path} does not exist: give a folder of images or a video file.")
         if not frames:
             raise ValueError(f"--calib {path}: no readable frames found.")
-    pad = tuple(reversed(PIXEL_MEAN_RGB))
-    return [SquareFrame(f.shape[:2], side=side).resize_pad(f, pad) for f in frames]
+    return [SquareFrame(f.shape[:2], side=side).resize(f) for f in frames]
 
 
 def _quantize(model, frames: list[np.ndarray], spec: ModelSpec, smooth_quant_alpha: Optional[float]):
@@ -324,6 +352,8 @@ def export_model(
         "int8": int8_info,
         "flops": flops,
         **({"base_model": spec.name, "checkpoint_path": str(checkpoint)} if custom else {}),
+        "ir_version": IR_VERSION,
+        "encoder_input": "uint8 (1, h, w, 3) BGR, longest side encoder_side, unpadded (zero pad after normalisation in the IR)",
         "samstream_version": __version__,
         "openvino_version": ov.__version__,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),

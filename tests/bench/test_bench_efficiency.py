@@ -58,3 +58,32 @@ def test_bench_rows_carry_efficiency_and_peers(tiny_export):
     assert ("encoder", "openvino/fp32", "onnxruntime/fp32") in ratios
     assert ("decoder", "openvino/fp32", "pytorch/fp32") in ratios
     assert ("encoder", "openvino/int8", "openvino/fp32") in ratios
+
+
+def test_interleaved_rounds_time_every_call_its_own_number_of_times():
+    from samstream.bench.models import Interleaved
+
+    calls = {"a": 0, "b": 0}
+    sched = Interleaved()
+    sched.add({"runs": 2, "name": "a"}, lambda: calls.__setitem__("a", calls["a"] + 1))
+    sched.add({"runs": 5, "name": "b"}, lambda: calls.__setitem__("b", calls["b"] + 1))
+    rows = sched.run()
+    assert calls == {"a": 3, "b": 6}  # one warm-up each + its runs
+    assert [r["name"] for r in rows] == ["a", "b"] and all(r["median_ms"] >= 0 for r in rows)
+
+
+def test_profile_covers_encoder_and_decoder_per_object(tmp_path):
+    torch = pytest.importorskip("torch")
+    from samstream.bench.profile import profile_encoder
+    from samstream.models.build import TINY_SPEC, build_sam
+    from samstream.models.export import export_model
+
+    ckpt = tmp_path / "t.pt"
+    torch.save(build_sam(TINY_SPEC, random_init=True, seed=2).state_dict(), ckpt)
+    export_model(TINY_SPEC, checkpoint=ckpt, custom="tiny_prof", log=lambda m: None)
+    out = profile_encoder("tiny_prof", "fp32", runs=1, objects=3)
+    assert out["total_ms"] > 0 and out["by_layer_type"]
+    one, three = out["decoder"]["x1"], out["decoder"]["x3"]
+    assert one["objects"] == 1 and three["objects"] == 3
+    assert three["per_object_ms"] == pytest.approx(three["total_ms"] / 3, abs=0.01)
+    assert sum(r["share"] for r in one["by_layer_type"]) <= 1.001

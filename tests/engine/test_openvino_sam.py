@@ -32,7 +32,8 @@ def _reference(sam, predictor, image, coords=None, labels=None, box=None, mask_i
     model = predictor.model
     sq = SquareFrame(image.shape[:2], side=model.prompt_side, low_res=model.low_res_side)
     rgb = model.encoder_input(image)[0][:, :, ::-1].astype(np.float32).copy()
-    x = (torch.from_numpy(rgb).permute(2, 0, 1)[None] - sam.pixel_mean) / sam.pixel_std
+    assert max(rgb.shape[:2]) == model.encoder_side  # resized, unpadded: the IR pads
+    x = sam.preprocess(torch.from_numpy(rgb).permute(2, 0, 1)[None])  # SAM: normalise, then zero-pad
     with torch.no_grad():
         emb = sam.image_encoder(x)
         pts = None
