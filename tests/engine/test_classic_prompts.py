@@ -94,7 +94,7 @@ def _davis(seq: str, frame: str):
     return img, gt > 0
 
 
-# measured with this code: box 0.81 / 0.82, click 0.52 / 0.78 (see docs/classic.md for all clips)
+# measured with this code: box 0.80 / 0.82, click 0.52 / 0.81 (see docs/classic.md for all clips)
 @pytest.mark.parametrize("seq,frame", [("dog", "00000"), ("car-shadow", "00020")])
 def test_real_frames_box_and_click(predictor, seq, frame):
     img, gt = _davis(seq, frame)

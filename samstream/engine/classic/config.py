@@ -90,7 +90,7 @@ class ClassicConfig:
     vote_side: int = 128
     box_side: int = 200
     box_margin: float = 0.15
-    box_iters: int = 4
+    box_iters: int = 2
     click_scales: tuple = (0.14, 0.22, 0.32)
 
     def __post_init__(self) -> None:
