@@ -9,7 +9,7 @@ import sys
 from typing import Optional, Sequence
 
 from .. import __version__
-from . import bench, demo, eval, export, models, run, segment, serve
+from . import bench, demo, eval, eval_prompts, export, models, run, segment, serve
 from .common import FMT, USER_ERRORS, format_error
 
 __all__ = ["main", "COMMANDS"]
@@ -26,7 +26,8 @@ Commands:
   segment    segment one image from clicks/boxes, or everything in it
   run        segment and track objects in a live stream or a file (the main job)
   eval       accuracy (J, F) and fps on DAVIS-layout video data, with a chart
-  bench      encoder/decoder latency side by side (PyTorch, OpenVINO FP32/FP16/INT8), JSON
+  eval-prompts  single-frame prompt quality (box, click, click+neg IoU and ms) beside GrabCut
+  bench      speed as ratios: % of this CPU's peak, vs ONNX Runtime and PyTorch; pipeline, UI, soak
   demo       the live view in your browser: click to segment, webcam or server-side source
   serve      host the encoder for many cameras on a KServe v2 model server (--encoder URL on clients)
 
@@ -35,7 +36,7 @@ Run `samstream COMMAND --help` for the options and examples of each.
 
 #: command name -> its module (``add_parser(sub)``, ``run(args) -> int``), in help order.
 COMMANDS = {"models": models, "export": export, "segment": segment, "run": run, "eval": eval,
-            "bench": bench, "demo": demo, "serve": serve}
+            "eval-prompts": eval_prompts, "bench": bench, "demo": demo, "serve": serve}
 
 
 def build_parser() -> argparse.ArgumentParser:

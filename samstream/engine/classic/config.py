@@ -25,6 +25,19 @@ def _float(name: str, v, ok, rng: str) -> float:
     return float(v)
 
 
+def _scales(v) -> tuple:
+    """``click_scales`` as a tuple of increasing floats in ``(0, 1]``, else a ValueError."""
+    try:
+        vals = tuple(float(x) for x in v)
+    except (TypeError, ValueError):
+        vals = ()
+    if (not vals or any(not (0.0 < x <= 1.0) for x in vals) or list(vals) != sorted(set(vals))
+            or isinstance(v, (str, bytes))):
+        raise ValueError(f"click_scales must be increasing fractions in (0, 1] of sqrt(H * W), "
+                         f"e.g. (0.14, 0.22, 0.32), got {v!r}.")
+    return vals
+
+
 @dataclass(frozen=True)
 class ClassicConfig:
     """Settings of :class:`~samstream.engine.classic.ClassicPredictor` (validated on creation).
@@ -32,11 +45,11 @@ class ClassicConfig:
     All parameters are generic (not tuned per scene). Sides are pixels; fractions are unitless.
 
     Attributes:
-        coarse_side: longest side, pixels, of the ROI for the coarse GrabCut (box / click
-            prompts); integer ``>= 32``.
+        coarse_side: no longer used (box / click prompts run at ``box_side``); kept so that
+            existing settings still load; integer ``>= 32``.
         fine_side: longest side, pixels, of the ROI for the band refinement; integer
             ``>= 32`` and ``>= coarse_side``.
-        coarse_iters: GrabCut iterations at the coarse scale; integer in ``1..10``.
+        coarse_iters: no longer used (see ``box_iters``); integer in ``1..10``.
         fine_iters: GrabCut iterations of the banded GrabCut vote; integer in ``1..10``.
         band_frac: half-width of the free band around a ``mask_input``, as a fraction of
             ``sqrt(mask area)`` (fine pixels), in ``(0, 0.5]``; smaller keeps a mask prompt
@@ -50,6 +63,14 @@ class ClassicConfig:
         local_radius: local colour window radius as a multiple of the band, ``> 0``.
         graphcut_weight: weight in ``[0, 1)`` of the banded GrabCut vote for mask prompts.
         vote_side: longest side, pixels, at which that GrabCut vote runs; integer ``>= 32``.
+        box_side: longest side, pixels, of the ROI on which a box / click prompt's GrabCut runs;
+            integer ``>= 32`` (larger: finer outline, slower).
+        box_margin: the box prompt's ROI is the box grown by this fraction of its longest side
+            (plus 4 px); its ring is GrabCut's background sample; in ``[0, 2]``.
+        box_iters: GrabCut iterations for box / click prompts; integer in ``1..10``.
+        click_scales: half-sides of the square boxes guessed around a lone include click, as
+            fractions of ``sqrt(H * W)``, increasing, each in ``(0, 1]``; the middle one (or
+            the only one) answers a single-output click, all of them a multimask click.
 
     Raises:
         ValueError: for a field out of range, naming the field and its range.
@@ -67,6 +88,10 @@ class ClassicConfig:
     local_radius: float = 2.0
     graphcut_weight: float = 0.25
     vote_side: int = 128
+    box_side: int = 200
+    box_margin: float = 0.15
+    box_iters: int = 2
+    click_scales: tuple = (0.14, 0.22, 0.32)
 
     def __post_init__(self) -> None:
         checked = {
@@ -84,6 +109,11 @@ class ClassicConfig:
             "graphcut_weight": _float("graphcut_weight", self.graphcut_weight, lambda v: 0.0 <= v < 1.0,
                                       "in [0, 1)"),
             "vote_side": _int("vote_side", self.vote_side, 32, None, "pixels"),
+            "box_side": _int("box_side", self.box_side, 32, None, "pixels"),
+            "box_margin": _float("box_margin", self.box_margin, lambda v: 0.0 <= v <= 2.0,
+                                 "in [0, 2] (a fraction of the box's longest side)"),
+            "box_iters": _int("box_iters", self.box_iters, 1, 10, "GrabCut iterations"),
+            "click_scales": _scales(self.click_scales),
         }
         if checked["fine_side"] < checked["coarse_side"]:
             raise ValueError(

@@ -9,15 +9,16 @@ How a prompt is answered (all work happens in a region of interest, ROI, around 
 
 1. **Seeds** (:mod:`.prompts`). A ``box`` says "object inside, background outside";
    ``mask_input`` logits (a previous or propagated mask, e.g. fed back by a tracker) say where
-   the object probably is; include points are certain object, exclude points (and the
-   colour-similar region grown around them in a smoothed Lab copy) certain background. Include
-   points alone grow a colour region around the click, whose box, enlarged, serves as a
-   guessed box prompt.
-2. **Coarse GrabCut** (box and click prompts only) on the ROI downscaled to ``coarse_side``
-   pixels, seeded by a colour-histogram ratio (box interior vs. surroundings), so that the
-   object's typical colours start as certain foreground.
-3. **Band refinement** (:mod:`.refine`) on the ROI at ``fine_side`` pixels: only a band around
-   the coarse outline (or around ``mask_input``) is decided; the core stays object, the far
+   the object probably is; include points are certain object, exclude points certain
+   background, and the colour-similar region grown around an exclude point (in a smoothed Lab
+   copy) is removed where it touches the answer (:func:`.boxcut.enforce_points`).
+2. **Box and click prompts** (:mod:`.boxcut`): OpenCV GrabCut initialised with the box on the
+   ROI around it (``box_margin``) downscaled to ``box_side`` pixels, upsampled with a colour
+   guided filter (step 4). A lone click is answered as a box: a square of half-side
+   ``click_scales[middle] * sqrt(H * W)`` centred on it, with the click as certain object and
+   only the mask component that holds it kept.
+3. **Band refinement of a mask prompt** (:mod:`.refine`) on the ROI at ``fine_side`` pixels:
+   only a band around ``mask_input``'s outline is decided; the core stays object, the far
    outside background. In the band a per-pixel logit adds local + global colour evidence to a
    shape prior (signed distance to the given outline), is smoothed by a colour guided filter
    and, for mask prompts, mixed with a banded GrabCut vote. The band is
@@ -49,23 +50,19 @@ from ...types import as_image
 from ..base import Embedding, PredictOutput, Predictor
 from .config import ClassicConfig
 from .everything import colour_regions
+from .boxcut import box_cut, click_boxes, enforce_points
 from .guided import upsample
-from .prompts import (Grid, PromptSeeds, Rect, apply_hard, box_rect, carve_region, click_region, grid_for,
-                      mask_rect, point_rect, roi_around, small_lab)
-from .refine import clean, colour_prob, grabcut, refine_band, ring
+from .prompts import Grid, PromptSeeds, Rect, box_rect, carve_region, grid_for, mask_rect, roi_around, small_lab
+from .refine import refine_band
 from .scoring import score
 
 __all__ = ["ClassicPredictor"]
 
 #: logit magnitude of a saturated pixel, the same as ``SquareFrame.mask_to_logits``
 _LOGIT = 8.0
-#: growth of the click region's box (times its size, per side) for the "part" / "whole" guesses
-_POINT_GROW = (0.5, 1.0)
-#: flood level (0 tight, 1 medium) of the "subpart" candidate
-_SUBPART_LEVEL = 1
-#: score factors of the 3 click candidates, smallest to largest (a click usually means the
-#: whole object, so larger candidates are preferred a little)
-_CLICK_EXTENT_PRIOR = (0.85, 0.93, 1.0)
+#: score factors of the 3 click outputs, smallest to largest (the middle one, the GrabCut
+#: answer itself, is the best single guess on real frames)
+_CLICK_EXTENT_PRIOR = (0.85, 1.0, 0.9)
 
 Candidate = tuple[Rect, np.ndarray, float]  # (roi, alpha (roi_h, roi_w) float32 in [0, 1], score)
 
@@ -263,124 +260,47 @@ class ClassicPredictor(Predictor):
         seg = refine_band(self.config, fine_img, fine, base, self._band(base), seeds, lab_small)
         return self._candidates(img, roi, fine_img, seg, base, seeds, n_out)
 
-    def _from_box(self, img, lab_small, seeds: PromptSeeds, n_out: int, seed_small=None) -> list[Candidate]:
-        """A box (+ points): colour-ratio seeded coarse GrabCut, then band refinement.
+    def _from_box(self, img, lab_small, seeds: PromptSeeds, n_out: int) -> list[Candidate]:
+        """A box (+ points): GrabCut on the downscaled ROI, guided upsampling (:func:`.boxcut.box_cut`).
 
-        ``seed_small`` (bool, on the embedding's small grid) marks pixels known to be the object
-        (the colour region around a click) when the box is a guess made from clicks.
+        Three outputs are the answer's soft mask thresholded tighter / as is / looser
+        (``alpha -+ 0.25``), so their extents increase.
         """
-        rects = [seeds.box] + [point_rect(p) for p in seeds.pos]
-        roi = roi_around(rects, seeds, 0.25)
-        coarse = grid_for(roi, self.config.coarse_side, img)
-        cimg = coarse.crop(img)
-        bx0, by0, bx1, by1 = coarse.rect_to_grid(seeds.box)
-        inbox = np.zeros(cimg.shape[:2], bool)
-        inbox[by0:by1, bx0:bx1] = True
-        tri = np.full(cimg.shape[:2], cv2.GC_BGD, np.uint8)
-        if (~inbox).sum() >= 16:
-            prob = colour_prob(cimg, inbox, ~inbox, mixture=True)
-            core = cv2.erode((prob > 0.9).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-            tri[inbox] = np.where(prob[inbox] > 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD)
-            tri[core & inbox] = cv2.GC_FGD
-        else:  # the box is the whole frame: nothing outside it to learn the background from
-            tri[inbox] = cv2.GC_PR_FGD
-            ring(tri, 1, cv2.GC_PR_BGD)
-        carve = np.zeros(cimg.shape[:2], bool)
-        for c in seeds.neg_carve:
-            if c is not None:
-                carve |= coarse.crop_small(c, lab_small.shape) > 0.5
-        if carve.sum() >= 8:
-            # colours closer to the excluded regions than to the object are not the object
-            pos_sel = np.zeros_like(carve)
-            for p in seeds.pos:
-                pos_sel |= coarse.crop_small(click_region(lab_small, p, 1, seeds.w, seeds.h), lab_small.shape) > 0.5
-            if seed_small is not None:
-                pos_sel |= coarse.crop_small(seed_small, lab_small.shape) > 0.5
-            pos_sel &= ~carve
-            if pos_sel.sum() < 8:
-                pos_sel = inbox & ~carve & ((tri == cv2.GC_PR_FGD) | (tri == cv2.GC_FGD))
-            if pos_sel.sum() >= 8:
-                pn = colour_prob(cimg, carve, pos_sel, mixture=False)
-                tri[inbox & (pn > 0.5) & ~pos_sel] = cv2.GC_PR_BGD
-        if seed_small is not None:
-            seed = (coarse.crop_small(seed_small, lab_small.shape) > 0.5) & inbox
-            tri[seed] = cv2.GC_PR_FGD
-            tri[(cv2.erode(seed.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)] = cv2.GC_FGD
-        apply_hard(tri, coarse, seeds, lab_small, 0)
-        connected = seed_small is not None
-        cseg = clean(grabcut(cimg, tri, self.config.coarse_iters), tri, connected_only=connected)
-        return self._from_coarse(img, lab_small, seeds, roi, coarse, cseg, n_out, connected_only=connected)
+        roi, alpha, _, _ = box_cut(self.config, img, lab_small, seeds)
+        alpha = self._obey(alpha, roi, seeds, lab_small)
+        if n_out == 1:
+            return [(roi, alpha, score(img, roi, alpha, seeds.pos, seeds.neg))]
+        alphas = [np.clip(alpha - 0.25, 0.0, 1.0), alpha, np.clip(alpha + 0.25, 0.0, 1.0)]
+        return [(roi, a, score(img, roi, a, seeds.pos, seeds.neg)) for a in alphas]
+
+    def _obey(self, alpha: np.ndarray, roi: Rect, seeds: PromptSeeds, lab_small) -> np.ndarray:
+        """:func:`.boxcut.enforce_points` with the exclude clicks' colour regions mapped onto ``roi``."""
+        if len(seeds.neg) == 0 and len(seeds.pos) == 0:
+            return alpha
+        g = Grid(roi, 1.0, (seeds.w, seeds.h))
+        regions = [None if c is None else g.crop_small(c, lab_small.shape) > 0.5 for c in seeds.neg_carve]
+        return enforce_points(alpha, roi, seeds.pos, seeds.neg, regions)
 
     def _from_points(self, img, lab_small, seeds: PromptSeeds, n_out: int) -> list[Candidate]:
-        """Include clicks only (SAM's ambiguous single click).
+        """Include clicks only (SAM's ambiguous click): guessed boxes, each answered as a box.
 
-        The colour region grown around the clicks (flood fill in smoothed Lab) is the "subpart"
-        candidate (refined in a band). For the "part" and "whole" candidates the region's box,
-        grown by ``_POINT_GROW`` times its size on each side (and kept under 70% of the frame),
-        is used as a guessed box prompt with the region as certain foreground. One output
-        returns the "part" candidate. The three scores are multiplied by
-        ``_CLICK_EXTENT_PRIOR`` (smallest to largest).
+        For each of ``config.click_scales`` the box is the union over the include clicks of the
+        square of half-side ``scale * sqrt(H * W)`` around each (:func:`.boxcut.click_boxes`);
+        the clicks are certain object and only the mask components holding one are kept. One
+        output answers with the middle scale; three outputs are the scales (by increasing
+        area), their scores multiplied by ``_CLICK_EXTENT_PRIOR`` (the middle scale is the
+        best single guess on real frames, docs/classic.md).
         """
-        h, w = seeds.h, seeds.w
-        sx = w / float(lab_small.shape[1])
-        sy = h / float(lab_small.shape[0])
-        regions = {}
-        for lvl in (0, 1):
-            reg = np.zeros(lab_small.shape[:2], bool)
-            for p in seeds.pos:
-                reg |= click_region(lab_small, p, lvl, w, h)
-            regions[lvl] = reg
-        x0, y0, x1, y1 = mask_rect(regions[1])
-        rect = (int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy)))
-        for p in seeds.pos:
-            pr = point_rect(p)
-            rect = (min(rect[0], pr[0]), min(rect[1], pr[1]), max(rect[2], pr[2]), max(rect[3], pr[3]))
-        size = max(rect[2] - rect[0], rect[3] - rect[1])
-        out = []
-        grow = _POINT_GROW if n_out == 3 else _POINT_GROW[:1]
-        cx, cy = (rect[0] + rect[2]) / 2.0, (rect[1] + rect[3]) / 2.0
-        for g in grow:
-            m = max(g * size, 0.1 * min(w, h))
-            # the guessed box stays under 70% of the frame: the background outside it must be
-            # a fair sample for the colour model
-            hw = min((rect[2] - rect[0]) / 2.0 + m, 0.35 * w)
-            hh = min((rect[3] - rect[1]) / 2.0 + m, 0.35 * h)
-            box = (
-                max(0, int(cx - hw)), max(0, int(cy - hh)), min(w, int(np.ceil(cx + hw))), min(h, int(np.ceil(cy + hh)))
-            )
-            bseeds = PromptSeeds(seeds.pos, seeds.neg, seeds.neg_carve, box, None, w, h)
-            out.extend(self._from_box(img, lab_small, bseeds, 1, seed_small=regions[0]))
-        if n_out == 3:
-            x0, y0, x1, y1 = mask_rect(regions[_SUBPART_LEVEL])
-            rects = [(int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy)))]
-            roi = roi_around(rects + [point_rect(p) for p in seeds.pos], seeds, 0.25)
-            fine = grid_for(roi, self.config.fine_side, img)
-            fine_img = fine.crop(img)
-            b8 = (fine.crop_small(regions[_SUBPART_LEVEL], lab_small.shape) > 0.5).astype(np.uint8)
-            for p in seeds.pos:
-                cv2.circle(b8, fine.to_grid(p), 1, 1, -1)
-            base = b8 > 0
-            seg = refine_band(self.config, fine_img, fine, base, self._band(base), seeds, lab_small,
-                              connected_only=True, vote=False)
-            out.extend(self._candidates(img, roi, fine_img, seg, base, seeds, 1))
-        out.sort(key=lambda c: float((c[1] > 0.5).sum()))
-        if len(out) == 3:
-            # a click usually means the whole object: prefer larger candidates a little
-            out = [(r, a, sc * f) for (r, a, sc), f in zip(out, _CLICK_EXTENT_PRIOR)]
-        return out
-
-    def _from_coarse(
-        self, img, lab_small, seeds: PromptSeeds, roi: Rect, coarse: Grid, cseg: np.ndarray, n_out: int,
-        connected_only: bool = False,
-    ) -> list[Candidate]:
-        """Coarse GrabCut mask ``cseg`` (bool, coarse grid) -> band-refined candidates."""
-        fine = grid_for(roi, self.config.fine_side, img)
-        fine_img = fine.crop(img)
-        base = cv2.resize(cseg.astype(np.float32), fine.size, interpolation=cv2.INTER_LINEAR) > 0.5
-        band = max(2, int(np.ceil(1.5 * fine.scale / coarse.scale)) + 1)
-        # the coarse outline already comes from a GrabCut: no second GrabCut vote
-        seg = refine_band(self.config, fine_img, fine, base, band, seeds, lab_small, connected_only, vote=False)
-        return self._candidates(img, roi, fine_img, seg, base, seeds, n_out)
+        scales = tuple(self.config.click_scales)
+        s = scales[len(scales) // 2]
+        boxes = [click_boxes(p, (s,), seeds.w, seeds.h)[0] for p in seeds.pos]
+        box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+               max(b[3] for b in boxes))
+        bseeds = PromptSeeds(seeds.pos, seeds.neg, seeds.neg_carve, box, None, seeds.w, seeds.h)
+        out = self._from_box(img, lab_small, bseeds, n_out)
+        if n_out == 1:
+            return out
+        return [(r, a, sc * f) for (r, a, sc), f in zip(out, _CLICK_EXTENT_PRIOR)]
 
     def _candidates(self, img, roi, fine_img, seg, base, seeds: PromptSeeds, n_out) -> list[Candidate]:
         """Full-resolution alphas and scores: ``[main]`` or ``[main & prior, main, main | prior]``."""
