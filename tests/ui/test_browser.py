@@ -19,7 +19,7 @@ from samstream.sinks.overlay import colour_for
 from samstream.sources import SyntheticScene
 from samstream.ui.stamp import block_size, decode_stamp
 
-from uihelpers import ARTIFACTS, ROOT, WEBCAM_SEED, WEBCAM_SIZE, DemoServer, webcam_times
+from uihelpers import ARTIFACTS, ROOT, WEBCAM_SEED, WEBCAM_SIZE, DemoServer, wait_for, webcam_times
 
 SCENE = SyntheticScene(640, 480, 3, 0, speed=0.3)  # what the `demo` fixture's server renders (slow objects:
 # a click lands a few frames after the screenshot it was aimed on)
@@ -28,15 +28,6 @@ pytestmark = pytest.mark.timeout(240)
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def wait_for(fn, timeout=20.0, what="condition", every=0.2):
-    t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < timeout:
-        last = fn()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
 def open_page(browser, url, **ctx):

@@ -20,23 +20,12 @@ from samstream.sinks.overlay import colour_for
 from samstream.sources import SyntheticScene
 from samstream.ui.bench import clip_times
 
-from uihelpers import ARTIFACTS, RTC_FRAMES, RTC_SEED, ROOT, DemoServer
+from uihelpers import ARTIFACTS, RTC_FRAMES, RTC_SEED, ROOT, DemoServer, wait_for
 
 pytestmark = pytest.mark.timeout(240)
 SCENE = SyntheticScene(640, 480, 3, RTC_SEED)
 TIMES = clip_times(RTC_FRAMES)
 TOKEN = "t0ken-for-tests"
-
-
-def wait_for(fn, timeout=20.0, what="condition", every=0.2):
-    t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < timeout:
-        last = fn()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="module")

@@ -148,6 +148,19 @@ class DemoServer:
 
 
 
+def wait_for(fn, timeout=20.0, what="condition", every=0.2):
+    """Poll ``fn()`` every ``every`` s until it returns something truthy and return that;
+    ``AssertionError`` naming ``what`` and the last value after ``timeout`` s."""
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < timeout:
+        last = fn()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
 # -- helpers of the non-browser tests ------------------------------------------------------------
 def wait_until(cond, timeout=15.0, what="condition"):
     """Poll ``cond()`` every 50 ms until it is true; ``AssertionError`` naming ``what`` after ``timeout`` s."""
