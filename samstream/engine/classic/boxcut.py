@@ -31,7 +31,7 @@ import numpy as np
 from .config import ClassicConfig
 from .guided import upsample
 from .prompts import Grid, PromptSeeds, Rect, apply_hard, grid_for
-from .refine import clean, grabcut, ring
+from .refine import clean, colour_prob, grabcut, ring
 
 __all__ = ["box_roi", "box_cut", "click_boxes", "enforce_points"]
 
@@ -69,6 +69,9 @@ def box_cut(
         ring(tri, 1, cv2.GC_BGD)
     seg = grabcut(crop, tri, cfg.box_iters)
     seg = clean(seg, tri, connected_only=len(seeds.pos) > 0)
+    inbox = tri == cv2.GC_PR_FGD
+    if seg.sum() < MIN_BOX_FILL * max(int(inbox.sum()), 1) and (~inbox).sum() >= 16:
+        seg = _seeded_retry(crop, tri, inbox, cfg.box_iters, connected_only=len(seeds.pos) > 0)
     alpha = upsample(img, roi, crop, seg, cfg.guide_radius, cfg.guide_eps)
     if clip_to_box:
         x0, y0, x1, y1 = rect
@@ -76,6 +79,30 @@ def box_cut(
         keep[max(0, y0 - roi[1]):y1 - roi[1], max(0, x0 - roi[0]):x1 - roi[0]] = True
         alpha[~keep] = 0.0
     return roi, alpha, grid, seg
+
+
+#: a box answer covering less than this fraction of the box counts as GrabCut collapsing to the
+#: background (it happens on textured scenes whose colours repeat inside and outside the box)
+MIN_BOX_FILL = 0.03
+
+
+def _seeded_retry(crop: np.ndarray, tri: np.ndarray, inbox: np.ndarray, iters: int,
+                  connected_only: bool) -> np.ndarray:
+    """GrabCut again with the box's most object-like colours as certain object.
+
+    ``inbox`` bool ``(gh, gw)``: the unknown pixels of the box. A colour model of the box against
+    its ring (:func:`.refine.colour_prob` as a mixture) marks the eroded core of ``p > 0.9`` as
+    certain object and ``p <= 0.5`` as probable background, so the cut cannot collapse to empty.
+    """
+    prob = colour_prob(crop, inbox, ~inbox, mixture=True)
+    seeded = tri.copy()
+    seeded[inbox & (prob <= 0.5)] = cv2.GC_PR_BGD
+    core = cv2.erode((prob > 0.9).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    if not (core & inbox).any():  # no colour stands out: the box's most object-like pixel
+        core = np.zeros_like(inbox)
+        core.flat[int(np.argmax(np.where(inbox, prob, -1.0)))] = True
+    seeded[core & inbox] = cv2.GC_FGD
+    return clean(grabcut(crop, seeded, iters), seeded, connected_only=connected_only)
 
 
 def click_boxes(p: np.ndarray, scales: tuple[float, ...], w: int, h: int) -> list[Rect]:
