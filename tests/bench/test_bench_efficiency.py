@@ -53,7 +53,9 @@ def test_bench_rows_carry_efficiency_and_peers(tiny_export):
         assert r["gflops"] == pytest.approx(gflop / (r["median_ms"] / 1e3), rel=0.02)
         ref = peak.peak_for(key[1])
         if ref:
-            assert r["pct_of_peak"] == pytest.approx(100 * r["gflops"] / ref, rel=0.02)
+            # the peak is re-timed inside the same rounds as the stages; the row keeps the best of both
+            assert r["peak_gflops"] >= round(ref, 1) - 0.05
+            assert r["pct_of_peak"] == pytest.approx(100 * r["gflops"] / r["peak_gflops"], rel=0.02)
     ratios = {(q["stage"], q["compared"], q["baseline"]) for q in _ratios(rows)}
     assert ("encoder", "openvino/fp32", "onnxruntime/fp32") in ratios
     assert ("decoder", "openvino/fp32", "pytorch/fp32") in ratios
