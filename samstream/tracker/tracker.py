@@ -511,7 +511,9 @@ class Tracker:
                 kinds[obj.obj_id] = RefreshKind.USER
                 masks[obj.obj_id] = None
                 obj.pending = None
-            elif obj.lost:
+            elif obj.lost or (obj.mask is not None and not obj.mask.any()):
+                # lost, or carried down to an empty mask without being declared lost (the loss
+                # thresholds are off): search around the last place it was seen, never give up on it
                 if obj.last_box is None:
                     continue
                 prompts[obj.obj_id] = DecoderPrompt(box=grow_box(obj.last_box, self.config.search_scale, w, h))
