@@ -6,7 +6,7 @@ Publishes the synthetic scene (320x240, seed 3) on ``<ns>/image_raw`` (bgr8),
 ``<ns>/depth/image_raw`` (16UC1 mm) and ``<ns>/depth/camera_info``, frame ``i`` stamped
 ``1000 + i / 30`` (the same stamp on all three; frame_id ``cam_color_optical_frame``). Every
 ``--skip-depth-every``-th frame (i % N == N - 1) has no depth. Waits for a subscriber on the image
-and depth topics, publishes at ``--fps`` (default 15), and writes the stamps, which frames had depth and the true
+and depth topics, repeats frame 0 until samstream answers on ``--until-topic``, publishes at ``--fps`` (default 15), and writes the stamps, which frames had depth and the true
 3-D centroid of each object (mean of its back-projected pixels) to ``--out``.
 """
 
@@ -26,6 +26,8 @@ def main() -> int:
     ap.add_argument("--skip-depth-every", type=int, default=0)
     ap.add_argument("--fps", type=float, default=15.0)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--until-topic", default="/samstream/mask",
+                    help="repeat frame 0 until a message arrives here (samstream is running)")
     args = ap.parse_args()
 
     import rclpy
@@ -46,9 +48,8 @@ def main() -> int:
     while time.monotonic() < end and min(pub_img.get_subscription_count(), pub_depth.get_subscription_count(),
                                          pub_info.get_subscription_count()) < 1:
         rclpy.spin_once(node, timeout_sec=0.05)
-    time.sleep(1.0)
-    truth = {"frames": []}
-    for i in range(args.frames):
+
+    def publish(i: int) -> dict:
         img, labels = scene.render(i)
         depth = scene.depth_from_labels(labels, i)
         t = 1000.0 + i / 30.0
@@ -79,7 +80,22 @@ def main() -> int:
                 z = depth[v, u].astype(np.float64)
                 cents[str(oid)] = [float(((u - cam.cx) * z / cam.fx).mean()), float(((v - cam.cy) * z / cam.fy).mean()),
                                    float(z.mean())]
-        truth["frames"].append({"index": i, "stamp": [sec, nsec], "depth": has_depth, "centroids": cents})
+        return {"index": i, "stamp": [sec, nsec], "depth": has_depth, "centroids": cents}
+
+    # warm up: frame 0 again and again until samstream answers on its mask topic, so the
+    # sequence starts when the pipeline is running, not while it is still starting up
+    seen = []
+    node.create_subscription(Image, args.until_topic, lambda m: seen.append(1),
+                             QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    end = time.monotonic() + 60
+    while not seen and time.monotonic() < end:
+        publish(0)
+        t_next = time.monotonic() + 0.25
+        while not seen and time.monotonic() < t_next:
+            rclpy.spin_once(node, timeout_sec=0.05)
+    truth = {"frames": []}
+    for i in range(args.frames):
+        truth["frames"].append(publish(i))
         rclpy.spin_once(node, timeout_sec=0.0)
         time.sleep(1 / args.fps)
     with open(args.out, "w") as f:
