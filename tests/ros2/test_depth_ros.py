@@ -67,7 +67,7 @@ def test_depth_and_camera_info_subscriptions_matched_by_stamp(procs, tmp_path):
                           "--ros2", "--init-mask", init, "--max-frames", "48", "--sync", "--stats-json", stats, "-q",
                           name="samstream")
     truth_path = tmp_path / "truth.json"
-    cam = procs.python(HELPERS / "depth_camera.py", "--ns", "/cam", "--frames", 48, "--skip-depth-every", 4, "--fps", 10,
+    cam = procs.python(HELPERS / "depth_camera.py", "--ns", "/cam", "--frames", 48, "--skip-depth-every", 4, "--fps", 4,
                        "--out", truth_path, name="camera")
     procs.wait(cam, 150)
     procs.wait(listener, 150)
