@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
-from relhelpers import child_env
-from ros2_testutil import Procs, ros2_missing
+from relhelpers import ros_domain_procs
 
 settings.register_profile("samstream", derandomize=True, database=None, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -24,13 +22,6 @@ _counter = itertools.count()
 
 @pytest.fixture
 def ros_procs(tmp_path):
-    why = ros2_missing()
-    if why:
-        pytest.skip(f"no ROS 2 in this environment (Python {sys.version_info.major}.{sys.version_info.minor}): {why}")
-    domain = (os.getpid() + 13 * next(_counter)) % 30 + 201  # 201..230: apart from the other ROS tests
-    env = child_env(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", RCUTILS_COLORIZED_OUTPUT="0")
-    env.pop("ROS_LOCALHOST_ONLY", None)
-    env.pop("ROS_STATIC_PEERS", None)
-    ps = Procs(tmp_path, env)
+    ps = ros_domain_procs(tmp_path, (os.getpid() + 13 * next(_counter)) % 30 + 201)  # 201..230: apart from the other ROS tests
     yield ps
     ps.close()

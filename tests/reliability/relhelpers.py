@@ -48,6 +48,23 @@ def child_env(**extra: str) -> dict:
     return env
 
 
+def ros_domain_procs(tmp_path, domain: int):
+    """``Procs`` for ROS 2 children in ``domain`` with discovery on this machine only; skips the
+    test when this environment has no ROS 2."""
+    import sys
+
+    import pytest
+    from ros2_testutil import Procs, ros2_missing
+
+    why = ros2_missing()
+    if why:
+        pytest.skip(f"no ROS 2 in this environment (Python {sys.version_info.major}.{sys.version_info.minor}): {why}")
+    env = child_env(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", RCUTILS_COLORIZED_OUTPUT="0")
+    env.pop("ROS_LOCALHOST_ONLY", None)
+    env.pop("ROS_STATIC_PEERS", None)
+    return Procs(tmp_path, env)
+
+
 def wait_until(cond: Callable[[], object], timeout: float, what: str, proc: Optional[subprocess.Popen] = None,
                log: Callable[[], str] = lambda: "") -> None:
     """Poll ``cond()`` every 50 ms; AssertionError naming ``what`` (with the child's log) on timeout
