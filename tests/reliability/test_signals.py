@@ -41,6 +41,18 @@ def _assert_recording(mcap: Path, frames: int) -> None:
         assert counts[topic] == frames, (topic, dict(counts), frames)
 
 
+def _stops_cleanly(procs, p, signame: str, what: str) -> str:
+    """Send ``signame`` to ``p``; assert it exits with 128 + signal number within the stop budget
+    and without a traceback; return its log."""
+    rc, elapsed = signal_and_wait(p, SIGNALS[signame])
+    log = procs.log(p)
+    print(f"{what} {signame}: exit {rc} after {elapsed:.2f} s")
+    assert rc == 128 + SIGNALS[signame], log[-3000:]
+    assert elapsed < stop_budget(), f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
+    assert "Traceback" not in log, log[-3000:]
+    return log
+
+
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_run_stops_cleanly_and_keeps_every_frame(procs, tmp_path, signame):
     v, m, s = tmp_path / "v.mp4", tmp_path / "f.mcap", tmp_path / "s.json"
@@ -49,12 +61,7 @@ def test_run_stops_cleanly_and_keeps_every_frame(procs, tmp_path, signame):
     # a few seconds of live stream after the first frame reached the sinks
     wait_until(lambda: v.is_file() and v.stat().st_size > 0, 120, "the first video frame", p, lambda: procs.log(p))
     time.sleep(3.0)
-    rc, elapsed = signal_and_wait(p, SIGNALS[signame])
-    log = procs.log(p)
-    print(f"{signame}: exit {rc} after {elapsed:.2f} s")
-    assert rc == 128 + SIGNALS[signame], log[-3000:]
-    assert elapsed < stop_budget(), f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
-    assert "Traceback" not in log, log[-3000:]
+    log = _stops_cleanly(procs, p, signame, "run")
     assert f"{signame}: stopping cleanly" in log
 
     stats = json.loads(s.read_text())  # complete: parses, every section there
@@ -133,12 +140,7 @@ def test_demo_stops_cleanly(procs, tmp_path, signame):
 
     wait_until(up, 120, "the live view to answer", p, lambda: procs.log(p))
     time.sleep(2.0)
-    rc, elapsed = signal_and_wait(p, SIGNALS[signame])
-    log = procs.log(p)
-    print(f"demo {signame}: exit {rc} after {elapsed:.2f} s")
-    assert rc == 128 + SIGNALS[signame], log[-3000:]
-    assert elapsed < stop_budget(), f"stopping took {elapsed:.2f} s:\n{log[-3000:]}"
-    assert "Traceback" not in log, log[-3000:]
+    log = _stops_cleanly(procs, p, signame, "demo")
     assert not up()
 
 
