@@ -107,7 +107,9 @@ def interior_point(mask: np.ndarray, max_side: Optional[int] = None) -> Optional
     if not small.any():
         return None
     precise = cv2.DIST_MASK_PRECISE if s == 1.0 else 3
-    dist = cv2.distanceTransform(np.pad(small, 1), cv2.DIST_L2, precise)[1:-1, 1:-1]
+    # a one-pixel background border, so pixels on the frame edge count as boundary
+    framed = cv2.copyMakeBorder(small, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    dist = cv2.distanceTransform(framed, cv2.DIST_L2, precise)[1:-1, 1:-1]
     y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
     if s == 1.0:
         return np.array([x, y], dtype=np.float32)
@@ -123,3 +125,25 @@ def grow_box(box: np.ndarray, factor: float, width: int, height: int) -> np.ndar
     bw, bh = (box[2] - box[0]) * factor, (box[3] - box[1]) * factor
     return np.array([max(0, cx - bw / 2), max(0, cy - bh / 2), min(width, cx + bw / 2), min(height, cy + bh / 2)],
                     np.float32)
+
+
+def affine_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``(N, 2)`` pixel ``(x, y)`` points moved by a 2x3 affine matrix ``m`` (source -> target).
+
+    Returns ``(N, 2)`` float32.
+    """
+    p = np.asarray(points, np.float64).reshape(-1, 2)
+    return (p @ np.asarray(m, np.float64)[:, :2].T + np.asarray(m, np.float64)[:, 2]).astype(np.float32)
+
+
+def affine_box(box: np.ndarray, m: np.ndarray, width: int, height: int) -> Optional[np.ndarray]:
+    """The axis-aligned box around ``box`` (``x1, y1, x2, y2`` pixels) moved by the 2x3 affine ``m``,
+    clipped to a ``width`` x ``height`` frame; ``None`` when less than a pixel of it stays inside.
+
+    Returns ``(4,)`` float32 ``x1, y1, x2, y2``.
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    c = affine_points(np.array([[x1, y1], [x2, y1], [x1, y2], [x2, y2]]), m)
+    out = np.array([max(0.0, c[:, 0].min()), max(0.0, c[:, 1].min()),
+                    min(float(width), c[:, 0].max()), min(float(height), c[:, 1].max())], np.float32)
+    return out if out[2] - out[0] >= 1 and out[3] - out[1] >= 1 else None

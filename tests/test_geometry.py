@@ -1,9 +1,10 @@
-"""samstream.geometry: the one home of IoU, mask -> box, interior point, box growth and NMS."""
+"""samstream.geometry: the one home of IoU, mask -> box, interior point, box growth, NMS and affine moves."""
 
 import numpy as np
 import pytest
 
-from samstream.geometry import box_iou, box_nms, grow_box, interior_point, mask_box, mask_iou
+from samstream.geometry import (affine_box, affine_points, box_iou, box_nms, grow_box, interior_point, mask_box,
+                                mask_iou)
 
 
 def test_mask_iou_counts_overlap_and_empty_convention():
@@ -48,3 +49,14 @@ def test_box_iou_matrix_and_nms():
     assert keep.tolist() == [1, 2]
     with pytest.raises(ValueError, match="one score per box"):
         box_nms(boxes, [0.5], 0.5)
+
+
+def test_affine_points_and_box_move_and_clip():
+    shift = np.array([[1.0, 0.0, 30.0], [0.0, 1.0, -5.0]])
+    assert affine_points(np.array([[10, 10], [0, 0]]), shift).tolist() == [[40, 5], [30, -5]]
+    assert affine_box(np.array([10, 10, 20, 30]), shift, 100, 100).tolist() == [40, 5, 50, 25]
+    # clipped to the frame; None once it has left it
+    assert affine_box(np.array([60, 0, 80, 10]), shift, 100, 100).tolist() == [90, 0, 100, 5]
+    assert affine_box(np.array([80, 50, 95, 60]), shift, 100, 100) is None
+    rot = np.array([[0.0, -1.0, 50.0], [1.0, 0.0, 0.0]])  # 90 degrees: the box around the turned corners
+    assert affine_box(np.array([0, 0, 20, 10]), rot, 100, 100).tolist() == [40, 0, 50, 20]

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..engine.base import DecoderPrompt, Embedding, Predictor
 from ..engine.encoder import AsyncEncoder, EncodeHandle
-from ..geometry import grow_box, interior_point, mask_box, mask_iou
+from ..geometry import affine_box, affine_points, grow_box, interior_point, mask_box, mask_iou
 from ..metrics import TrackerStats
 from ..types import Frame, Prompt, Segmentation
 from .flow import IDENTITY, FlowEstimator, FlowField, chain, compose, grey_small, warp_affine
@@ -157,6 +157,10 @@ class TrackedObject:
     # while an object has no mask yet (prompt in flight) or is lost, the region its prompt covers
     # is moved instead, so a late keyframe result can still be brought to the current frame
     proxy: Optional[np.ndarray] = None
+    # a point/box prompt that waits for a free encoder is carried with the frames until it is
+    # decoded: the region it covers (moved each frame) and the motion (2x3) since its own frame
+    pending_region: Optional[np.ndarray] = None
+    pending_shift: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -190,8 +194,9 @@ def _separate(masks: np.ndarray, probs: list) -> None:
         masks[i, ys, xs] = win == k
 
 
-def _prompt_region(prompt: DecoderPrompt, hw: tuple[int, int]) -> np.ndarray:
-    """The area a prompt points at (box, discs around include points, or mask), for motion only."""
+def _prompt_region(prompt, hw: tuple[int, int]) -> np.ndarray:
+    """The area a prompt (a :class:`DecoderPrompt` or :class:`Prompt`) points at (box, discs around
+    include points), for motion only."""
     pts, lab, box = prompt.points, prompt.labels, prompt.box
     h, w = hw
     region = np.zeros((h, w), np.uint8)
@@ -281,7 +286,8 @@ class Tracker:
         """Replace ``obj_id``'s prompt (e.g. more clicks); ``KeyError`` naming known ids if absent."""
         prompt = self._prompt(obj_id, points, labels, box, mask)
         with self._lock:
-            self._get(obj_id).pending = prompt
+            obj = self._get(obj_id)
+            obj.pending, obj.pending_region, obj.pending_shift = prompt, None, None
 
     def _prompt(self, obj_id, points, labels, box, mask) -> Prompt:
         """Build and, once the frame size is known, check a prompt against it (ValueError with the fix)."""
@@ -422,7 +428,7 @@ class Tracker:
                 self._prev_grey = None  # frame size changed: motion history no longer applies
                 self._ring.clear()
                 for obj in self._objects.values():
-                    obj.mask, obj.prob = None, None
+                    obj.mask, obj.prob, obj.pending_region, obj.pending_shift = None, None, None, None
             # 1. propagate (one flow per frame, shared by all objects, kept in the ring)
             moving = [o for o in self._objects.values() if (o.mask is not None and not o.lost) or o.proxy is not None]
             if self._prev_grey is not None and self._objects:
@@ -448,14 +454,24 @@ class Tracker:
                                         if frame.image.ndim == 3 else frame.image
                                 prob = guided_snap(full_grey, prob, self.config.snap_radius, self.config.snap_eps)
                             self._set(obj, prob)
-                            m = flow.rigid_transform(obj.mask) if obj.motion else None
-                    else:
+                            m = flow.rigid_transform(obj.mask) if (obj.motion and obj.proxy is None) else None
+                    if obj.proxy is not None:
+                        # a prompt is in flight (a new object, a re-prompt of this one elsewhere, a
+                        # search): its result lands where the *prompted region* went, not where the
+                        # object's old mask went (a moved id would otherwise be shifted by the old
+                        # object's motion and land on the background)
                         m = flow.rigid_transform(obj.proxy)
                         obj.proxy = warp_affine(obj.proxy, m) if m is not None else flow.warp(obj.proxy)
                     for k, acc in obj.motion.items():
                         obj.motion[k] = compose(m, acc) if (m is not None and acc is not None) else None
                     if obj.mask is not None and not obj.lost and np.count_nonzero(obj.mask) < self.config.min_area_frac * h * w:
                         self._miss(obj, hard=True)
+                for obj in self._objects.values():  # prompts still waiting for the encoder move too
+                    if obj.pending is not None and obj.pending_region is not None:
+                        m = flow.rigid_transform(obj.pending_region)
+                        if m is not None:
+                            obj.pending_region = warp_affine(obj.pending_region, m)
+                            obj.pending_shift = compose(m, obj.pending_shift)
             # 2. user prompts that are masks apply at once
             for obj in self._objects.values():
                 p = obj.pending
@@ -489,6 +505,16 @@ class Tracker:
                 elif self._in_flight is None and (
                         need_user or frame.index - self._last_key_index >= self.config.keyframe_interval):
                     self._submit(self._snapshot(frame, grey), frame)
+            # a point/box prompt that this frame could not send (a keyframe is in flight) refers to
+            # this frame: from here on it is carried with the motion of the region it covers
+            for obj in self._objects.values():
+                p = obj.pending
+                if p is not None and obj.pending_region is None and (p.points is not None or p.box is not None):
+                    try:
+                        obj.pending_region = _prompt_region(p.validated(w, h), (h, w))
+                        obj.pending_shift = IDENTITY.copy()
+                    except ValueError:
+                        pass  # dropped at the next snapshot, which says why
             self._prev_grey, self._prev_index, self._frame_hw = grey, frame.index, (h, w)
             seg = self._result(frame)
             self._count(frames=self._stats.frames + 1, track_ms=(time.perf_counter() - t0) * 1e3)
@@ -506,6 +532,8 @@ class Tracker:
                 except ValueError:
                     obj.pending = None  # a prompt that no longer fits this frame (size changed)
                     continue
+                p = self._carried(p, obj.pending_shift, w, h)
+                obj.pending_region = obj.pending_shift = None
                 mask_in = sq.mask_to_logits(p.mask) if p.mask is not None else None
                 prompts[obj.obj_id] = DecoderPrompt(p.points, p.labels, p.box, mask_in)
                 kinds[obj.obj_id] = RefreshKind.USER
@@ -540,6 +568,23 @@ class Tracker:
             obj.motion[frame.index] = IDENTITY.copy()
         self._last_key_index = frame.index
         return _Keyframe(frame.index, frame.timestamp, grey, (h, w), prompts, kinds, masks)
+
+    @staticmethod
+    def _carried(p: Prompt, shift: Optional[np.ndarray], w: int, h: int) -> Prompt:
+        """A prompt given on an earlier frame, moved by ``shift`` (the motion of the region it covers
+        since then) to the frame it is decoded on; unchanged without motion (or if it would leave
+        the frame)."""
+        if shift is None or np.allclose(shift, IDENTITY, atol=1e-3):
+            return p
+        box = affine_box(p.box, shift, w, h) if p.box is not None else None
+        if p.box is not None and box is None:
+            return p
+        pts = None
+        if p.points is not None:
+            pts = affine_points(p.points, shift)
+            pts[:, 0] = np.clip(pts[:, 0], 0, w - 1)
+            pts[:, 1] = np.clip(pts[:, 1], 0, h - 1)
+        return Prompt(p.obj_id, pts, p.labels, box, p.mask)
 
     def _decode(self, key: _Keyframe, emb: Embedding) -> None:
         ids = list(key.prompts)
