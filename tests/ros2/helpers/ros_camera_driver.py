@@ -8,12 +8,18 @@ each step waiting (with a timeout) for its effect to show in the masks:
 
 1. ``plain``: masks arrive for our frames, with our exact headers, and no objects yet;
 2. ``bad``: malformed images (unknown encoding, truncated, oversized) and prompts (NaN box,
-   out-of-frame box, id "abc", id "300"), a remove of an unknown id -- then masks keep coming;
+   out-of-frame box, id "abc", id "300"), a remove of an unknown id -- then masks keep coming
+   (4 more for our frames, within the step timeout);
 3. ``create``: a prompt box with id 7 around synthetic object A creates object 7 there;
 4. ``move``: the same id 7 with a box around object B moves it to B;
 5. ``click``: a click (``geometry_msgs/Point``, z = 0) on object C on ``<topic>_mouse_left`` adds a
    new object there;
 6. ``remove``: ``<ns>/remove`` 7 removes object 7; 7. ``clear``: ``<ns>/clear`` removes everything.
+
+The prompt steps (3-7) run in a stretch of the synthetic scene where the three objects stay
+apart (at least 15 px, for ``--apart-frames`` frames from ``--apart-from``): the camera cuts to it
+once the plain and bad steps are done, before any object exists. So every prompt has one right
+answer; how the tracker copes when objects cross is measured by the tracker tests and ``eval``.
 
 Writes ``--out`` (JSON: per step ok/elapsed/details; all received stamps).
 """
@@ -40,7 +46,10 @@ def main() -> int:
     ap.add_argument("--encoding", default="yuv422")
     ap.add_argument("--size", default="640x480")
     ap.add_argument("--fps", type=float, default=10.0)
-    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=19)
+    ap.add_argument("--speed", type=float, default=0.3)
+    ap.add_argument("--apart-from", type=int, default=785,
+                    help="scene frame where the objects are apart (for --seed/--speed: 780..1120 at 19/0.3)")
     ap.add_argument("--step-timeout", type=float, default=40.0)
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -57,7 +66,7 @@ def main() -> int:
     from samstream.sources import SyntheticScene
 
     w, h = (int(v) for v in args.size.split("x"))
-    scene = SyntheticScene(w, h, 3, args.seed, 0.6)
+    scene = SyntheticScene(w, h, 3, args.seed, args.speed)
     rclpy.init()
     node = rclpy.create_node("test_camera_driver")
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -67,7 +76,7 @@ def main() -> int:
     remove_pub = node.create_publisher(Int32, f"{args.ns}/remove", reliable)
     clear_pub = node.create_publisher(Empty, f"{args.ns}/clear", reliable)
 
-    sent: dict[tuple, int] = {}  # stamp -> frame index
+    sent: dict[tuple, int] = {}  # stamp -> scene frame index
     received: list[dict] = []
     latest: dict = {}
 
@@ -80,7 +89,7 @@ def main() -> int:
 
     node.create_subscription(Image, f"{args.ns}/mask", on_mask, reliable)
 
-    frame = {"i": 0}
+    frame = {"i": 0, "scene": 0}  # frames published; the scene frame the next one shows
     period = 1.0 / args.fps
     next_t = [time.monotonic()]
 
@@ -89,12 +98,13 @@ def main() -> int:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             if time.monotonic() >= next_t[0]:
-                i = frame["i"]
-                img, _ = scene.render(i)
+                i, k = frame["i"], frame["scene"]
+                img, _ = scene.render(k)
                 msg = dict_to_msg(image_dict(header_dict((2000 + i, 0), "cam_optical"), img, args.encoding), Image())
                 img_pub.publish(msg)
-                sent[(2000 + i, 0)] = i
+                sent[(2000 + i, 0)] = k
                 frame["i"] += 1
+                frame["scene"] += 1
                 # a camera's clock: when this process falls behind, it skips ahead instead of bursting
                 next_t[0] = max(next_t[0] + period, time.monotonic())
             rclpy.spin_once(node, timeout_sec=0.01)
@@ -144,12 +154,6 @@ def main() -> int:
     steps["plain"] = wait_for(lambda lab, i: {"n": len(received)} if len(received) >= 5 and not lab.any() else None,
                               "5 empty masks")
 
-    # pick objects A, B, C: the three synthetic ids, by size in the current frame
-    i_now = frame["i"] - 1
-    gt = gt_of(i_now)
-    ids = sorted((int(k) for k in np.unique(gt[gt > 0])), key=lambda k: -int((gt == k).sum()))
-    A, B, C = ids[0], ids[1], ids[2]
-
     # 2. malformed input: all of it must be skipped while the stream goes on
     bad = Image()
     bad.header.stamp.sec = 1
@@ -170,11 +174,21 @@ def main() -> int:
     m.data = 99
     remove_pub.publish(m)                                      # unknown id
     n_before = len(received)
-    pump(3.0)
-    steps["bad"] = {"ok": len(received) > n_before + 3, "masks_after": len(received) - n_before}
+    pump(1.0)  # the bad input reaches samstream ...
+    # ... and masks keep coming for our frames (however slowly this machine runs the pipeline)
+    steps["bad"] = wait_for(lambda lab, i: {"masks_after": len(received) - n_before}
+                            if len(received) >= n_before + 4 and i is not None else None, "4 masks after the bad input")
+
+    # the camera cuts to the stretch where the objects stay apart (no object is tracked yet)
+    frame["scene"] = args.apart_from
+    pump(0.3)
+    # pick objects A, B, C: the three synthetic ids, by size in the current frame
+    i_now = frame["scene"] - 1
+    gt = gt_of(i_now)
+    ids = sorted((int(k) for k in np.unique(gt[gt > 0])), key=lambda k: -int((gt == k).sum()))
+    A, B, C = ids[0], ids[1], ids[2]
 
     # 3. create: id 7 around object A
-    i_now = frame["i"] - 1
     box_a = bbox(gt_of(i_now) == A)
     prompts(det(box_a, "7"))
     steps["create"] = wait_for(
@@ -182,7 +196,7 @@ def main() -> int:
         if i is not None and iou(lab == 7, gt_of(i) == A) > 0.5 else None, "object 7 on A")
 
     # 4. move: id 7 around object B
-    i_now = frame["i"] - 1
+    i_now = frame["scene"] - 1
     prompts(det(bbox(gt_of(i_now) == B), "7"))
     steps["move"] = wait_for(
         lambda lab, i: {"iou": iou(lab == 7, gt_of(i) == B), "frame": i}
@@ -190,7 +204,7 @@ def main() -> int:
         "object 7 moved to B")
 
     # 5. click on C (z = 0: a new object, the first free id: 1)
-    i_now = frame["i"] - 1
+    i_now = frame["scene"] - 1
     gc = gt_of(i_now) == C
     ys, xs = np.nonzero(gc)
     k = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
@@ -217,6 +231,7 @@ def main() -> int:
     node.destroy_node()
     rclpy.try_shutdown()
     result = {"steps": steps, "objects": {"A": A, "B": B, "C": C}, "frames_sent": frame["i"],
+              "scene_frames": [args.apart_from, frame["scene"]],
               "received": received, "sent_stamps": [list(s) for s in sent]}
     with open(args.out, "w") as f:
         json.dump(result, f)
