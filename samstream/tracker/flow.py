@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import Optional
 
 import cv2
@@ -18,6 +20,15 @@ def grey_small(image: np.ndarray, width: int) -> np.ndarray:
         return grey.copy()
     return cv2.resize(grey, (width, max(1, int(round(h * width / w)))), interpolation=cv2.INTER_AREA)
 
+
+
+@functools.lru_cache(maxsize=8)
+def pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only ``(h, w)`` float32 x and y pixel coordinates (cached: built once per frame size,
+    not once per frame)."""
+    gx = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
+    gy = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
+    return gx, gy
 
 class FlowField:
     """Backward flow from a target frame to a source frame, at low resolution.
@@ -38,7 +49,7 @@ class FlowField:
             flow = cv2.resize(self.flow_small, (w, h), interpolation=cv2.INTER_LINEAR)
             flow[..., 0] *= w / sw
             flow[..., 1] *= h / sh
-            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+            gx, gy = pixel_grid(h, w)
             self._maps = (gx + flow[..., 0], gy + flow[..., 1])
         return self._maps
 
@@ -84,7 +95,7 @@ class FlowField:
         small = cv2.erode(small, np.ones((3, 3), np.uint8))
         # target pixels whose source position falls inside the (eroded) object
         fx, fy = self.flow_small[..., 0], self.flow_small[..., 1]
-        gx, gy = np.meshgrid(np.arange(sw, dtype=np.float32), np.arange(sh, dtype=np.float32))
+        gx, gy = pixel_grid(sh, sw)
         srcx, srcy = gx + fx, gy + fy
         ix = np.clip(np.round(srcx).astype(np.int32), 0, sw - 1)
         iy = np.clip(np.round(srcy).astype(np.int32), 0, sh - 1)
@@ -143,7 +154,7 @@ def chain(fields: list["FlowField"]) -> "FlowField":
         raise ValueError("chain() needs at least one FlowField.")
     total = fields[0].flow_small.copy()
     sh, sw = total.shape[:2]
-    gx, gy = np.meshgrid(np.arange(sw, dtype=np.float32), np.arange(sh, dtype=np.float32))
+    gx, gy = pixel_grid(sh, sw)
     for f in fields[1:]:
         if f.flow_small.shape != total.shape:
             raise ValueError("chain(): flows of different sizes cannot be composed.")
