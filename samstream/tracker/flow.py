@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 from typing import Optional
 
 import cv2
@@ -21,7 +20,6 @@ def grey_small(image: np.ndarray, width: int) -> np.ndarray:
     return cv2.resize(grey, (width, max(1, int(round(h * width / w)))), interpolation=cv2.INTER_AREA)
 
 
-
 @functools.lru_cache(maxsize=8)
 def pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Read-only ``(h, w)`` float32 x and y pixel coordinates (cached: built once per frame size,
@@ -29,6 +27,7 @@ def pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     gx = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
     gy = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
     return gx, gy
+
 
 class FlowField:
     """Backward flow from a target frame to a source frame, at low resolution.
