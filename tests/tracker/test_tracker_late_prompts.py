@@ -133,7 +133,8 @@ def test_a_prompt_that_waits_for_the_encoder_is_carried_with_its_object():
         for i in range(11, 22):
             img, lab = _scene(i)
             seg = tr.track(Frame(img, i, i / 30.0))
-        assert 1 in tr.object_ids and not seg.masks[list(seg.object_ids).index(1)].any()  # not decoded yet
+        assert tr.object_ids == [1, 2]
+        assert not seg.masks[list(seg.object_ids).index(1)].any()  # object 1 not decoded yet
         pred.release.set()
         _settle(tr)
         img, lab = _scene(22)
